@@ -1,0 +1,171 @@
+"""Where a target's time goes under dnsperf load: py-spy or cProfile, summarised.
+
+    python bench/profile_target.py TARGET [--tool py-spy|cprofile] [--duration S] [--top N]
+
+``py-spy`` (``pip install py-spy``) samples the running server from outside, so the
+server runs at nearly full speed; the summary gives, per function, the share of samples
+in which it was running (self) and on the stack (total).  ``cprofile`` runs the server
+under ``python -m cProfile`` (slower, but exact call counts) and gives, per function,
+microseconds per answered query: self time and cumulative time divided by the number
+of queries dnsperf saw answered.  Same placement as run.py: server on one CPU, dnsperf
+on another, loopback only, bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from run import (
+    BENCH,
+    TARGETS,
+    add_load_options,
+    check_load_options,
+    run_dnsperf,
+    serving,
+)
+
+
+def _short(path: str) -> str:
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    return path
+
+
+def summarise_pyspy(raw: Path, top: int) -> str:
+    """Self and total sample shares per function from py-spy's ``--format raw`` output."""
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        samples += n
+        frames = [_short(frame) for frame in stack.split(";")]
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    if not samples:
+        return "no samples"
+    out = [f"{samples} samples", "", "self %  function (by time running in it)"]
+    out += [f"{100 * n / samples:6.1f}  {name}" for name, n in own.most_common(top)]
+    out += ["", "total %  function (by time on the stack)"]
+    out += [f"{100 * n / samples:7.1f}  {name}" for name, n in total.most_common(top + 10)]
+    return "\n".join(out)
+
+
+def summarise_cprofile(stats_path: Path, queries: int, top: int) -> str:
+    stats = pstats.Stats(str(stats_path))
+    rows = []
+    for (filename, line, func), (_cc, ncalls, tottime, cumtime, _) in stats.stats.items():
+        rows.append((tottime, cumtime, ncalls, f"{_short(filename)}:{line}({func})"))
+    per = 1e6 / max(queries, 1)
+    out = [f"{queries} queries answered; times are microseconds per query (under cProfile)",
+           "", "  self us   cum us  calls/q  function (by self time)"]
+    for tottime, cumtime, ncalls, name in sorted(rows, reverse=True)[:top]:
+        out.append(f"{tottime * per:9.2f} {cumtime * per:8.2f} {ncalls / max(queries, 1):8.2f}"
+                   f"  {name}")
+    out += ["", "  self us   cum us  calls/q  function (by cumulative time)"]
+    for tottime, cumtime, ncalls, name in sorted(rows, key=lambda r: r[1], reverse=True)[:top]:
+        out.append(f"{tottime * per:9.2f} {cumtime * per:8.2f} {ncalls / max(queries, 1):8.2f}"
+                   f"  {name}")
+    return "\n".join(out)
+
+
+def profile_pyspy(target: str, args: argparse.Namespace, tmp: Path) -> str:
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(pyspy).exists() and shutil.which(pyspy) is None:
+        raise SystemExit("profile_target.py: py-spy not found (pip install py-spy)")
+    raw = tmp / "pyspy.raw"
+    queries = BENCH / "queries" / TARGETS[target].queries
+    with serving(TARGETS[target], args, tmp) as (proc, port):
+        run_dnsperf(port, queries, 1.0, args, tmp / "warmup.dnsperf")
+        # dnsperf in the background for the whole sampling window, py-spy inside it
+        result: dict = {}
+
+        def loader() -> None:
+            result["stats"], _ = run_dnsperf(port, queries, args.duration + 2, args,
+                                             tmp / "load.dnsperf")
+
+        thread = threading.Thread(target=loader)
+        thread.start()
+        time.sleep(1.0)
+        subprocess.run(
+            [pyspy, "record", "--pid", str(proc.pid), "--duration", str(int(args.duration)),
+             "--rate", str(args.rate), "--format", "raw", "--function",
+             "--output", str(raw)],
+            check=True, capture_output=True, timeout=args.duration + 60,
+        )
+        thread.join(args.duration + args.timeout + 60)
+    stats = result.get("stats", {})
+    head = (f"{target}: py-spy {args.rate} Hz for {int(args.duration)} s; "
+            f"dnsperf meanwhile: {stats.get('qps', 0):.0f} qps, "
+            f"{stats.get('lost_pct', 0):.3f} % lost (py-spy pauses the server per sample)")
+    return head + "\n\n" + summarise_pyspy(raw, args.top)
+
+
+def profile_cprofile(target: str, args: argparse.Namespace, tmp: Path) -> str:
+    out = tmp / "cprofile.out"
+    command = TARGETS[target].command(0)
+    script = command[1] if command[0] == sys.executable else command[0]
+    script = shutil.which(script) or script
+    wrap = [sys.executable, "-m", "cProfile", "-o", str(out), script]
+    queries = BENCH / "queries" / TARGETS[target].queries
+
+    original = TARGETS[target].command
+
+    def bare(port: int) -> list[str]:  # the argv without its interpreter or script launcher
+        argv = original(port)
+        return argv[2:] if argv[0] == sys.executable else argv[1:]
+
+    wrapped = dataclasses.replace(TARGETS[target], command=bare)
+    with serving(wrapped, args, tmp, wrap=wrap) as (_proc, port):
+        stats, _ = run_dnsperf(port, queries, args.duration, args, tmp / "load.dnsperf")
+    # stopped with SIGTERM: the reactor returns and cProfile writes its file
+    deadline = time.monotonic() + 10
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not out.exists():
+        raise SystemExit(f"profile_target.py: {out} was not written; see {tmp}")
+    head = (f"{target}: cProfile for {args.duration:g} s; dnsperf: {stats['qps']:.0f} qps "
+            f"under the profiler, {stats['lost_pct']:.3f} % lost")
+    return head + "\n\n" + summarise_cprofile(out, stats["completed"], args.top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="profile a benchmark target under dnsperf load")
+    ap.add_argument("target", choices=list(TARGETS))
+    ap.add_argument("--tool", choices=("py-spy", "cprofile"), default="py-spy")
+    ap.add_argument("--top", type=int, default=25, help="rows per table (default 25)")
+    ap.add_argument("--rate", type=int, default=250, help="py-spy samples/s (default 250)")
+    ap.add_argument("--out", type=Path, help="also write the summary to this file")
+    add_load_options(ap)
+    args = ap.parse_args(argv)
+    check_load_options(ap, args)
+    with tempfile.TemporaryDirectory(prefix="pydns-profile-") as name:
+        tmp = Path(name)
+        if args.tool == "py-spy":
+            text = profile_pyspy(args.target, args, tmp)
+        else:
+            text = profile_cprofile(args.target, args, tmp)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,494 @@
+"""Benchmark driver: dnsperf against pydns and two Twisted yardsticks.
+
+    python bench/run.py [--duration SECONDS] [--only NAME ...] [--clients N]
+                        [--outstanding Q] [--runs N] [--json PATH]
+
+For each target the driver picks a free port on 127.0.0.1, starts the server pinned
+to one CPU, waits (bounded) until it answers a query, runs dnsperf pinned to another
+CPU, parses dnsperf's statistics, stops the server with SIGTERM and finally prints a
+table and the ratio of pydns whoami to twisted.names.  Everything stays on loopback
+and every step has a time limit.  See bench/README.md for what the targets mean and
+for recorded results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+BIN = Path(sys.executable).parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: dnsperf -c / -q: see "Load shape" in bench/README.md
+DEFAULT_CLIENTS = 4
+DEFAULT_OUTSTANDING = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    queries: str  # file under bench/queries/
+    command: Callable[[int], list[str]]  # port -> argv
+    #: runs ``twistd pydns``, so needs the dropin (see dropin_env)
+    twistd_pydns: bool = False
+
+
+def _twistd() -> str:
+    candidate = BIN / "twistd"
+    return str(candidate) if candidate.exists() else "twistd"
+
+
+TARGETS: dict[str, Target] = {
+    target.name: target
+    for target in (
+        Target(
+            "whoami",
+            "pydns, Corefile bench/corefiles/whoami (. { whoami })",
+            "example.org-A",
+            lambda port: [
+                _twistd(), "-n", "--pidfile=", "pydns",
+                "-c", str(BENCH / "corefiles" / "whoami"), "-p", str(port),
+            ],
+            twistd_pydns=True,
+        ),
+        Target(
+            "names",
+            "twisted.names DNSServerFactory + one-record authority (yardstick)",
+            "example.org-A",
+            lambda port: [sys.executable, str(BENCH / "yardsticks" / "names_server.py"),
+                          str(port)],
+        ),
+        Target(
+            "echo",
+            "bare Twisted UDP, reply cut from the query bytes (ceiling)",
+            "example.org-A",
+            lambda port: [sys.executable, str(BENCH / "yardsticks" / "udp_echo.py"),
+                          str(port)],
+        ),
+    )
+}
+
+
+# -- processes -------------------------------------------------------------------------
+
+def dropin_env(workdir: Path) -> dict[str, str] | None:
+    """An environment in which twistd finds the ``pydns`` dropin, or None if it already does.
+
+    A plain ``pip install -e .`` leaves ``twisted/plugins/pydns.py`` out (see the project
+    README: ``--config-settings editable_mode=strict``); then the repository's own
+    ``twisted_plugins/pydns.py`` is put on PYTHONPATH as ``twisted/plugins/pydns.py``.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("twisted.plugins.pydns") is not None:
+        return None
+    plugins = workdir / "dropin" / "twisted" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "twisted_plugins" / "pydns.py", plugins / "pydns.py")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(workdir / "dropin"), env.get("PYTHONPATH")]))
+    return env
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (servers may listen on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port found on 127.0.0.1")
+
+
+def pinned(cpu: int | None) -> Callable[[], None] | None:
+    if cpu is None:
+        return None
+
+    def preexec() -> None:
+        os.sched_setaffinity(0, {cpu})
+
+    return preexec
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a live process (its threads included)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def answers(port: int, timeout: float) -> bool:
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    query = dns.message.make_query("example.org.", "A")
+    try:
+        dns.query.udp(query, "127.0.0.1", port=port, timeout=timeout)
+    except (dns.exception.DNSException, OSError):
+        return False
+    return True
+
+
+def wait_ready(proc: subprocess.Popen, port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode} before answering")
+        if answers(port, 0.25):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("server did not answer a query in time")
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# -- dnsperf ---------------------------------------------------------------------------
+
+_NUM = r"([0-9.]+)"
+_PATTERNS = {
+    "sent": rf"Queries sent:\s+{_NUM}",
+    "completed": rf"Queries completed:\s+{_NUM}",
+    "lost": rf"Queries lost:\s+{_NUM}",
+    "runtime_s": rf"Run time \(s\):\s+{_NUM}",
+    "qps": rf"Queries per second:\s+{_NUM}",
+    "avg_latency_s": rf"Average Latency \(s\):\s+{_NUM}",
+    "min_latency_s": rf"Average Latency \(s\):.*\(min\s+{_NUM}",
+    "max_latency_s": rf"Average Latency \(s\):.*max\s+{_NUM}\)",
+    "stddev_latency_s": rf"Latency StdDev \(s\):\s+{_NUM}",
+}
+
+
+def parse_dnsperf(output: str) -> dict:
+    """The statistics block of dnsperf's output as numbers; raises if it is missing."""
+    stats: dict = {}
+    for key, pattern in _PATTERNS.items():
+        match = re.search(pattern, output)
+        if match is None:
+            if key.endswith("latency_s"):  # absent when nothing completed
+                stats[key] = None
+                continue
+            raise ValueError(f"dnsperf output has no {key!r}")
+        value = float(match.group(1))
+        stats[key] = int(value) if key in ("sent", "completed", "lost") else value
+    stats["lost_pct"] = 100.0 * stats["lost"] / stats["sent"] if stats["sent"] else 0.0
+    rcodes = re.search(r"Response codes:\s+(.*)", output)
+    stats["rcodes"] = {
+        name: int(count)
+        for name, count in re.findall(r"([A-Z]+) (\d+) \(", rcodes.group(1) if rcodes else "")
+    }
+    return stats
+
+
+def run_dnsperf(port: int, queries: Path, duration: float, args: argparse.Namespace,
+                log: Path) -> tuple[dict, str]:
+    argv = [
+        "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
+        "-l", str(duration), "-c", str(args.clients), "-q", str(args.outstanding),
+        "-t", str(args.timeout),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        argv, capture_output=True, text=True, preexec_fn=pinned(args.client_cpu),
+        timeout=duration + args.timeout + 30,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with log.open("a") as handle:
+        handle.write(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        raise RuntimeError(f"dnsperf failed ({result.returncode}): {result.stderr.strip()}")
+    stats = parse_dnsperf(result.stdout)
+    client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    stats["client_cpu_pct"] = 100.0 * client_cpu / stats["runtime_s"]
+    return stats, result.stdout
+
+
+@contextlib.contextmanager
+def serving(target: Target, args: argparse.Namespace, workdir: Path,
+            wrap: Sequence[str] = ()) -> Iterator[tuple[subprocess.Popen, int]]:
+    """Run ``target`` (its argv prefixed by ``wrap``) until it answers; stop it on exit.
+
+    Raises RuntimeError, with the tail of the server's log, if it never answers.
+    """
+    port = free_port()
+    log = workdir / f"{target.name}.log"
+    argv = [*wrap, *target.command(port)]
+    env = dropin_env(workdir) if target.twistd_pydns else None
+    if env is not None and not getattr(args, "_dropin_warned", False):
+        args._dropin_warned = True
+        print("   note: twistd has no pydns dropin installed; using twisted_plugins/pydns.py "
+              "via PYTHONPATH", file=sys.stderr)
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO, env=env, preexec_fn=pinned(args.server_cpu),
+        )
+    try:
+        try:
+            wait_ready(proc, port, time.monotonic() + args.start_timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n{tail(log)}".rstrip()) from None
+        yield proc, port
+    finally:
+        stop(proc)
+
+
+def cpu_busy(cpu: int | None) -> float:
+    """Seconds one CPU (or all, for None) has spent not idle, from /proc/stat."""
+    label = "cpu" if cpu is None else f"cpu{cpu}"
+    with open("/proc/stat") as handle:
+        for line in handle:
+            fields = line.split()
+            if fields[0] == label:
+                ticks = [int(value) for value in fields[1:8]]  # user .. softirq, steal
+                return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK  # minus idle, iowait
+    raise RuntimeError(f"{label} not in /proc/stat")
+
+
+def measure_once(target: Target, args: argparse.Namespace, workdir: Path, record: dict) -> None:
+    """Start ``target``, warm it up, load it with dnsperf once, stop it; add the run."""
+    log = workdir / f"{target.name}.dnsperf"
+    queries = BENCH / "queries" / target.queries
+    with serving(target, args, workdir) as (proc, port):
+        record.setdefault("command", target.command(port))
+        if args.warmup > 0:
+            run_dnsperf(port, queries, args.warmup, args, log)
+        cpu0, busy0, t0 = cpu_seconds(proc.pid), cpu_busy(args.server_cpu), time.monotonic()
+        stats, raw = run_dnsperf(port, queries, args.duration, args, log)
+        cpu1, busy1, t1 = cpu_seconds(proc.pid), cpu_busy(args.server_cpu), time.monotonic()
+        alive = proc.poll() is None
+    if not alive:
+        raise RuntimeError(f"server exited with status {proc.returncode} under load\n"
+                           f"{tail(workdir / f'{target.name}.log')}")
+    stats["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
+    if args.server_cpu is not None:
+        # whatever else ran on the server's CPU meanwhile (other jobs, interrupts)
+        stats["server_cpu_other_pct"] = max(0.0, 100.0 * ((busy1 - busy0) - (cpu1 - cpu0))
+                                            / (t1 - t0))
+    stats["dnsperf_output"] = raw
+    record["runs"].append(stats)
+
+
+def summarise(record: dict) -> None:
+    """Pick the run with the median rate as the target's result."""
+    if not record["runs"]:
+        return
+    ranked = sorted(record["runs"], key=lambda run: run["qps"])
+    record["result"] = ranked[(len(ranked) - 1) // 2]
+    record["qps_all"] = [round(run["qps"], 1) for run in record["runs"]]
+    if len(ranked) > 1:
+        record["qps_stdev"] = statistics.stdev(record["qps_all"])
+
+
+# -- reporting -------------------------------------------------------------------------
+
+def environment() -> dict:
+    cpu_model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+
+    def version(dist: str) -> str | None:
+        from importlib import metadata
+
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    dnsperf = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, timeout=10)
+    match = re.search(r"Version (\S+)", dnsperf.stdout + dnsperf.stderr)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "twisted": version("twisted"),
+        "dnspython": version("dnspython"),
+        "twisted_dns": version("twisted-dns"),
+        "dnsperf": match.group(1) if match else None,
+    }
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def table(records: Sequence[dict]) -> str:
+    head = ("target", "qps", "lost %", "avg ms", "max ms", "server cpu %", "other on its cpu %",
+            "dnsperf cpu %", "rcodes")
+    rows = [head]
+    for rec in records:
+        res = rec.get("result")
+        if res is None:
+            rows.append((rec["target"], "FAILED", *[""] * (len(head) - 2)))
+            continue
+        qps = f"{res['qps']:.0f}"
+        if "qps_stdev" in rec:
+            qps += f" ±{rec['qps_stdev']:.0f}"
+        rcodes = " ".join(f"{k}={v}" for k, v in res["rcodes"].items())
+        rows.append((rec["target"], qps, f"{res['lost_pct']:.3f}", _ms(res["avg_latency_s"]),
+                     _ms(res["max_latency_s"]), f"{res['server_cpu_pct']:.0f}",
+                     _pct(res.get("server_cpu_other_pct")), f"{res['client_cpu_pct']:.0f}",
+                     rcodes))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def ratio(records: Sequence[dict], numerator: str, denominator: str) -> float | None:
+    by_name = {rec["target"]: rec.get("result") for rec in records}
+    top, bottom = by_name.get(numerator), by_name.get(denominator)
+    if not top or not bottom or not bottom["qps"]:
+        return None
+    return top["qps"] / bottom["qps"]
+
+
+def add_load_options(ap: argparse.ArgumentParser) -> None:
+    """The options that shape the load and the placement (shared with profile_target.py)."""
+    ap.add_argument("--duration", type=float, default=10.0,
+                    help="seconds of load per run (default 10)")
+    ap.add_argument("--clients", type=int, default=DEFAULT_CLIENTS,
+                    help=f"dnsperf -c (default {DEFAULT_CLIENTS})")
+    ap.add_argument("--outstanding", type=int, default=DEFAULT_OUTSTANDING,
+                    help=f"dnsperf -q, queries in flight (default {DEFAULT_OUTSTANDING})")
+    ap.add_argument("--timeout", type=float, default=2.0,
+                    help="dnsperf -t, seconds before a query counts as lost (default 2)")
+    ap.add_argument("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
+    ap.add_argument("--client-cpu", type=int, default=1, help="CPU for dnsperf (default 1)")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    ap.add_argument("--start-timeout", type=float, default=30.0,
+                    help="seconds to wait for a server to answer its first query")
+
+
+def check_load_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.duration <= 0 or args.clients < 1 or args.outstanding < 1:
+        ap.error("--duration, --clients and --outstanding must be positive")
+    available = os.sched_getaffinity(0)
+    if args.no_pin:
+        args.server_cpu = args.client_cpu = None
+        return
+    for cpu in (args.server_cpu, args.client_cpu):
+        if cpu not in available:
+            ap.error(f"CPU {cpu} is not available (have {sorted(available)}); "
+                     "use --server-cpu/--client-cpu or --no-pin")
+    if args.server_cpu == args.client_cpu:
+        ap.error("server and dnsperf must be on different CPUs")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description="dnsperf benchmark of pydns and yardsticks")
+    ap.add_argument("--only", nargs="+", choices=list(TARGETS), metavar="NAME",
+                    help=f"targets to run (default all: {', '.join(TARGETS)})")
+    add_load_options(ap)
+    ap.add_argument("--runs", type=int, default=1,
+                    help="measured runs per target; the median is reported (default 1)")
+    ap.add_argument("--warmup", type=float, default=1.0,
+                    help="seconds of unrecorded load before measuring (default 1, 0 = none)")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    args = ap.parse_args(argv)
+    check_load_options(ap, args)
+    if args.runs < 1:
+        ap.error("--runs must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("dnsperf") is None:
+        print("run.py: dnsperf not found on PATH (Debian/Ubuntu: apt install dnsperf)",
+              file=sys.stderr)
+        return 2
+    names = args.only or list(TARGETS)
+    env = environment()
+    records = {name: {"target": name, "description": TARGETS[name].description, "runs": []}
+               for name in names}
+    with tempfile.TemporaryDirectory(prefix="pydns-bench-") as tmp:
+        # rounds interleave the targets, so a burst of other load hits them alike
+        for round_no in range(1, args.runs + 1):
+            for name in names:
+                record = records[name]
+                if "error" in record:
+                    continue
+                print(f"== {name} (run {round_no}/{args.runs}): {record['description']}",
+                      file=sys.stderr, flush=True)
+                try:
+                    measure_once(TARGETS[name], args, Path(tmp), record)
+                except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as exc:
+                    record["error"] = str(exc)
+                    print(f"   FAILED: {exc}", file=sys.stderr, flush=True)
+    for record in records.values():
+        summarise(record)
+    records = list(records.values())
+    print(f"\n{env['date']}  {env['nproc']} x {env['cpu_model']}  Python {env['python']}  "
+          f"Twisted {env['twisted']}  dnsperf {env['dnsperf']}")
+    print(f"dnsperf -c {args.clients} -q {args.outstanding} -l {args.duration:g} "
+          f"(runs: {args.runs}, server CPU {args.server_cpu}, dnsperf CPU {args.client_cpu})\n")
+    print(table(records))
+    summary = {}
+    for num, den in (("whoami", "names"), ("whoami", "echo"), ("names", "echo")):
+        value = ratio(records, num, den)
+        if value is not None:
+            summary[f"{num}/{den}"] = value
+            print(f"{num} / {den}: {value:.2f}x")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        payload = {"environment": env, "settings": settings, "targets": records,
+                   "ratios": summary}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 1 if any("error" in rec for rec in records) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

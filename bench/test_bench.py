@@ -1,0 +1,186 @@
+"""Tests of the benchmark harness itself (no timing is asserted anywhere).
+
+    python -m twisted.trial bench/test_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+import dns.flags
+import dns.message
+import dns.rdatatype
+
+BENCH = Path(__file__).resolve().parent
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load("run", BENCH / "run.py")
+udp_echo = _load("bench_udp_echo", BENCH / "yardsticks" / "udp_echo.py")
+names_server = _load("bench_names_server", BENCH / "yardsticks" / "names_server.py")
+
+DNSPERF_OUTPUT = """\
+DNS Performance Testing Tool
+Version 2.10.0
+
+[Status] Command line: dnsperf -s 127.0.0.1 -p 15353 -d queries/example.org-A -l 3
+[Status] Sending queries (to 127.0.0.1:15353)
+[Status] Testing complete (time limit)
+
+Statistics:
+
+  Queries sent:         164414
+  Queries completed:    164400 (99.99%)
+  Queries lost:         14 (0.01%)
+
+  Response codes:       NOERROR 164000 (99.76%), SERVFAIL 400 (0.24%)
+  Average packet size:  request 29, response 29
+  Run time (s):         3.001671
+  Queries per second:   54769.5
+
+  Average Latency (s):  0.001765 (min 0.000031, max 0.004045)
+  Latency StdDev (s):   0.000165
+
+"""
+
+
+class ParseDnsperfTests(unittest.TestCase):
+    def test_statistics(self) -> None:
+        stats = run.parse_dnsperf(DNSPERF_OUTPUT)
+        self.assertEqual(stats["sent"], 164414)
+        self.assertEqual(stats["completed"], 164400)
+        self.assertEqual(stats["lost"], 14)
+        self.assertAlmostEqual(stats["lost_pct"], 100 * 14 / 164414)
+        self.assertEqual(stats["qps"], 54769.5)
+        self.assertEqual(stats["runtime_s"], 3.001671)
+        self.assertEqual(stats["avg_latency_s"], 0.001765)
+        self.assertEqual(stats["min_latency_s"], 0.000031)
+        self.assertEqual(stats["max_latency_s"], 0.004045)
+        self.assertEqual(stats["stddev_latency_s"], 0.000165)
+        self.assertEqual(stats["rcodes"], {"NOERROR": 164000, "SERVFAIL": 400})
+
+    def test_nothing_completed(self) -> None:
+        text = DNSPERF_OUTPUT.split("  Average Latency")[0]
+        stats = run.parse_dnsperf(text)
+        self.assertIsNone(stats["avg_latency_s"])
+        self.assertIsNone(stats["max_latency_s"])
+
+    def test_not_dnsperf_output(self) -> None:
+        with self.assertRaises(ValueError):
+            run.parse_dnsperf("Error: could not open file\n")
+
+
+class EchoReplyTests(unittest.TestCase):
+    def test_reply_matches_query(self) -> None:
+        query = dns.message.make_query("Example.ORG.", "AAAA", use_edns=0)
+        query.flags |= dns.flags.CD
+        reply_wire = udp_echo.reply_for(query.to_wire())
+        reply = dns.message.from_wire(reply_wire)
+        self.assertTrue(query.is_response(reply))
+        self.assertEqual(reply.id, query.id)
+        self.assertTrue(reply.flags & dns.flags.QR)
+        self.assertTrue(reply.flags & dns.flags.RD)
+        self.assertFalse(reply.flags & dns.flags.CD)
+        self.assertEqual(reply.question, query.question)
+        self.assertEqual(reply.question[0].rdtype, dns.rdatatype.AAAA)
+        self.assertEqual((reply.answer, reply.authority, reply.additional), ([], [], []))
+        self.assertEqual(reply.edns, -1)
+
+    def test_unanswerable(self) -> None:
+        wire = dns.message.make_query("example.org.", "A").to_wire()
+        self.assertIsNone(udp_echo.reply_for(wire[:11]))  # short header
+        self.assertIsNone(udp_echo.reply_for(wire[:15]))  # question cut short
+        self.assertIsNone(udp_echo.reply_for(wire[:2] + b"\x80" + wire[3:]))  # a response
+        no_question = wire[:4] + b"\x00\x00" + wire[6:12]
+        self.assertIsNone(udp_echo.reply_for(no_question))
+        pointer = wire[:12] + b"\xc0\x0c\x00\x01\x00\x01"
+        self.assertIsNone(udp_echo.reply_for(pointer))
+
+
+class NamesYardstickTests(unittest.TestCase):
+    def test_one_record(self) -> None:
+        zone = names_server.OneRecordAuthority(None)
+        results = []
+        zone.lookupAddress("example.org").addCallback(results.append)
+        (answers, _authority, _additional), = results
+        self.assertEqual([rr.payload.dottedQuad() for rr in answers], ["127.0.0.1"])
+
+
+class ReportTests(unittest.TestCase):
+    def records(self) -> list[dict]:
+        stats = run.parse_dnsperf(DNSPERF_OUTPUT)
+        stats.update(server_cpu_pct=99.0, server_cpu_other_pct=1.0, client_cpu_pct=40.0)
+        whoami = {"target": "whoami", "runs": [dict(stats, qps=q) for q in (30.0, 10.0, 20.0)]}
+        names = {"target": "names", "runs": [dict(stats, qps=10.0)]}
+        echo = {"target": "echo", "runs": [], "error": "server exited"}
+        for record in (whoami, names, echo):
+            run.summarise(record)
+        return [whoami, names, echo]
+
+    def test_median_and_ratio(self) -> None:
+        whoami, names, echo = records = self.records()
+        self.assertEqual(whoami["result"]["qps"], 20.0)
+        self.assertEqual(whoami["qps_all"], [30.0, 10.0, 20.0])
+        self.assertNotIn("qps_stdev", names)
+        self.assertNotIn("result", echo)
+        self.assertEqual(run.ratio(records, "whoami", "names"), 2.0)
+        self.assertIsNone(run.ratio(records, "whoami", "echo"))
+
+    def test_table(self) -> None:
+        lines = run.table(self.records()).splitlines()
+        self.assertEqual(len(lines), 5)
+        self.assertTrue(lines[2].startswith("whoami  20 ±10"))
+        self.assertIn("NOERROR=164000 SERVFAIL=400", lines[2])
+        self.assertTrue(lines[4].startswith("echo") and "FAILED" in lines[4])
+
+
+class ProcessTests(unittest.TestCase):
+    def args(self) -> argparse.Namespace:
+        return run.parse_args(["--no-pin", "--start-timeout", "30"])
+
+    def test_free_port(self) -> None:
+        self.assertTrue(1024 <= run.free_port() <= 65535)
+
+    def test_dropin_env(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            with mock.patch.object(importlib.util, "find_spec", return_value=None):
+                env = run.dropin_env(Path(tmp))
+            dropin = Path(tmp) / "dropin"
+            self.assertEqual(env["PYTHONPATH"].split(os.pathsep)[0], str(dropin))
+            self.assertTrue((dropin / "twisted" / "plugins" / "pydns.py").exists())
+            self.assertFalse((dropin / "twisted" / "__init__.py").exists())
+
+    def test_yardsticks_serve(self) -> None:
+        """Each yardstick starts, answers a query, and stops on SIGTERM."""
+        args = self.args()
+        for name in ("echo", "names"):
+            with tempfile.TemporaryDirectory() as tmp:
+                with run.serving(run.TARGETS[name], args, Path(tmp)) as (proc, port):
+                    self.assertTrue(run.answers(port, 2.0))
+                self.assertIsNotNone(proc.returncode)
+
+    def test_server_that_exits(self) -> None:
+        target = run.Target("broken", "exits at once", "example.org-A",
+                            lambda port: [sys.executable, "-c", "print('boom')"])
+        with (tempfile.TemporaryDirectory() as tmp, self.assertRaises(RuntimeError) as caught,
+              run.serving(target, self.args(), Path(tmp))):
+            pass
+        self.assertIn("boom", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,50 @@
+"""The Corefile examples of a README, so tests can parse and serve them (docs cannot rot).
+
+An example is a fenced block whose info string is ``corefile``, fenced with backticks or
+tildes (CoreDNS's READMEs use ``~~~ corefile``)::
+
+    ~~~ corefile
+    . {
+        whoami
+    }
+    ~~~
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
+
+
+def corefile_examples(path: str | os.PathLike[str]) -> list[str]:
+    """The text of every ``corefile`` fenced block in the Markdown file at ``path``."""
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    examples: list[str] = []
+    i = 0
+    while i < len(lines):
+        opened = _OPEN.match(lines[i])
+        i += 1
+        if not opened:
+            continue
+        fence = opened["fence"]
+        info = opened["info"].split()
+        body: list[str] = []
+        # the block runs to a line of at least as many of the same fence characters
+        while i < len(lines) and not re.fullmatch(
+                rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*", lines[i]):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        if info and info[0].lower() == "corefile":
+            examples.append("\n".join(body) + "\n")
+    return examples
+
+
+def plugin_readme(name: str) -> str:
+    """The path of built-in plugin ``name``'s README."""
+    import twisted_dns.plugins
+
+    return os.path.join(os.path.dirname(twisted_dns.plugins.__file__), name, "README.md")

@@ -1,0 +1,235 @@
+"""The *health* plugin: its directive, one endpoint per address, /health over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import defer, reactor, task
+from twisted.trial import unittest
+from twisted.web.client import Agent, readBody
+
+from tests.plugins import configure
+from tests.plugins.readme import corefile_examples, plugin_readme
+from twisted_dns.controller import Controller
+from twisted_dns.corefile import parser
+from twisted_dns.errors import ConfigError
+from twisted_dns.pkg.durations import parse_duration
+from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.plugins.health.health import SHARED_KEY, Health
+from twisted_dns.plugins.health.setup import setup
+from twisted_dns.server.config import BlockConfig
+from twisted_dns.server.instance import Setup
+from twisted_dns.testing import default_registry, start_server
+
+
+@defer.inlineCallbacks
+def get(port: int, path: str = "/health", method: bytes = b"GET"):
+    """(status, body) of one HTTP request to 127.0.0.1:port."""
+    response = yield Agent(reactor).request(method, f"http://127.0.0.1:{port}{path}".encode())
+    body = yield readBody(response)
+    return response.code, body
+
+
+def configure_all(corefile: str, configuration: Setup | None = None) -> Setup:
+    """Run ``health``'s setup for every block of ``corefile`` in one configuration."""
+    configuration = configuration or Setup("Corefile", reactor)
+    for block in parser.parse(corefile, "Corefile"):
+        config = BlockConfig(keys=[])
+        configuration.blocks.append(config)
+        setup(Controller("health", block.directives["health"], config, configuration))
+    return configuration
+
+
+class SetupTests(unittest.TestCase):
+    """CoreDNS's TestSetupHealth, with the exact messages."""
+
+    def endpoints(self, corefile: str) -> dict[str, Health]:
+        return configure_all(corefile).shared[SHARED_KEY]
+
+    def test_default(self) -> None:
+        [health] = self.endpoints(". {\n    health\n}\n").values()
+        self.assertEqual((health.address, health.lameduck_duration), (":8080", 0))
+
+    def test_entry_point(self) -> None:
+        self.assertIs(default_registry().setup_for("health"), setup)
+
+    def test_not_a_chain_link(self) -> None:
+        config = configure(setup, "health", ". {\n    health\n}\n")
+        self.assertEqual(config.handlers, [])
+
+    def test_address_and_lameduck(self) -> None:
+        endpoints = self.endpoints(". {\n health localhost:1234 {\n  lameduck 4s\n }\n}\n")
+        self.assertEqual(list(endpoints), ["localhost:1234"])
+        self.assertEqual(endpoints["localhost:1234"].lameduck_duration, parse_duration("4s"))
+        self.assertEqual(endpoints["localhost:1234"].line, 2)
+        # Go's SplitHostPort accepts it; listening fails later
+        self.assertEqual(list(self.endpoints(". {\n    health bla:a\n}\n")), ["bla:a"])
+
+    def test_one_endpoint_per_address(self) -> None:
+        configuration = configure_all(
+            "com {\n health :8080\n}\n"
+            "net {\n health :8080 {\n  lameduck 2s\n }\n}\n"
+            "org {\n health {\n  lameduck 1s\n }\n}\n"
+            "example {\n health :8081\n}\n")
+        endpoints = configuration.shared[SHARED_KEY]
+        self.assertEqual(sorted(endpoints), [":8080", ":8081"])
+        self.assertEqual(endpoints[":8080"].lameduck_duration, parse_duration("2s"))
+        self.assertEqual(len(configuration.startup_hooks), 2)
+        self.assertEqual(len(configuration.shutdown_hooks), 2)
+
+    def error(self, body: str) -> str:
+        exc = self.assertRaises(ConfigError, configure, setup, "health",
+                                ". {\n" + body + "\n}\n")
+        return str(exc)
+
+    def test_errors(self) -> None:
+        cases = {
+            "health bla": "Corefile:2: address bla: missing port in address",
+            "health bla bla": "Corefile:2: wrong argument count or unexpected line ending "
+                              "after 'bla'",
+            "health localhost:1234 {\n lameduck a\n}":
+                "Corefile:3: unable to parse lameduck duration value: 'a' : "
+                'time: invalid duration "a"',
+            "health localhost:1234 {\n lameduck\n}":
+                "Corefile:3: wrong argument count or unexpected line ending after 'lameduck'",
+            "health localhost:1234 {\n lamedudk 4\n}": "Corefile:3: unknown property 'lamedudk'",
+            "health [::1:8080": "Corefile:2: address [::1:8080: missing ']' in address",
+        }
+        for body, message in cases.items():
+            with self.subTest(body=body):
+                self.assertEqual(self.error(body), message)
+
+    def test_split_host_port(self) -> None:
+        good = {":8080": ("", "8080"), "localhost:8091": ("localhost", "8091"),
+                "[::1]:8181": ("::1", "8181"), "[fe80::1%eth0]:80": ("fe80::1%eth0", "80"),
+                "bla:a": ("bla", "a")}
+        for address, parts in good.items():
+            self.assertEqual(split_host_port(address), parts)
+        bad = {"bla": "missing port in address", "::1:80": "too many colons in address",
+               "[::1]": "missing port in address", "[::1]x:80": "missing port in address",
+               "[::1]:80:1": "too many colons in address", "[a[b]:80": "unexpected '[' in address",
+               "a]:80": "unexpected ']' in address"}
+        for address, why in bad.items():
+            with self.subTest(address=address):
+                exc = self.assertRaises(ValueError, split_host_port, address)
+                self.assertEqual(str(exc), f"address {address}: {why}")
+
+
+class EndpointTests(unittest.TestCase):
+    def start(self, clock: Any = None, address: str = "127.0.0.1:0") -> Health:
+        health = Health(address, reactor, clock)
+        health.start()
+        self.addCleanup(health.stop)
+        return health
+
+    @defer.inlineCallbacks
+    def test_ok(self):
+        health = self.start()
+        self.assertNotEqual(health.port, 0)
+        self.assertEqual((yield get(health.port)), (200, b"OK"))
+        self.assertEqual((yield get(health.port, method=b"POST")), (200, b"OK"))
+        self.assertEqual((yield get(health.port, method=b"HEAD")), (200, b""))
+
+    @defer.inlineCallbacks
+    def test_other_paths(self):
+        health = self.start()
+        for path in ("/", "/ready", "/health/", "/health/x", "/healthz"):
+            self.assertEqual((yield get(health.port, path)), (404, b"404 page not found\n"))
+
+    @defer.inlineCallbacks
+    def test_lameduck(self):
+        clock = task.Clock()
+        health = self.start(clock)
+        health.lameduck_duration = parse_duration("3s")
+        port = health.port
+        stopped = health.shutdown()
+        self.assertNoResult(stopped)
+        self.assertEqual((yield get(port)), (503, b"Shutting down"))
+        clock.advance(2.9)
+        self.assertNoResult(stopped)
+        self.assertEqual((yield get(port)), (503, b"Shutting down"))
+        clock.advance(0.1)
+        yield stopped
+        self.assertIsNone(health.port)
+        # restarted (a failed reload): healthy again
+        health.start()
+        self.assertEqual((yield get(health.port)), (200, b"OK"))
+
+    @defer.inlineCallbacks
+    def test_lameduck_method(self):
+        clock = task.Clock()
+        health = self.start(clock)
+        health.lameduck_duration = parse_duration("500ms")
+        waited = health.lameduck()
+        self.assertEqual((yield get(health.port)), (503, b"Shutting down"))
+        clock.advance(0.5)
+        self.assertIsNone(self.successResultOf(waited))
+        self.assertIsNotNone(health.port)  # lameduck() only waits; shutdown() stops
+
+    @defer.inlineCallbacks
+    def test_shutdown_without_lameduck_waits_for_nothing(self):
+        clock = task.Clock()
+        health = self.start(clock)
+        yield health.shutdown()  # the Clock never advanced
+        self.assertIsNone(health.port)
+
+    def test_port_in_use(self) -> None:
+        first = self.start()
+        second = Health(f"127.0.0.1:{first.port}", reactor)
+        second.file, second.line = "Corefile", 7
+        exc = self.assertRaises(ConfigError, second.start)
+        self.assertTrue(str(exc).startswith(f"Corefile:7: plugin/health: listen tcp "
+                                            f"127.0.0.1:{first.port}: "), str(exc))
+
+    def test_bad_port(self) -> None:
+        exc = self.assertRaises(ConfigError, Health("127.0.0.1:a", reactor).start)
+        self.assertEqual(str(exc), "plugin/health: listen tcp 127.0.0.1:a: unknown port 'a'")
+
+    @defer.inlineCallbacks
+    def test_ipv6_loopback(self):
+        try:
+            health = self.start(address="[::1]:0")
+        except ConfigError as exc:
+            raise unittest.SkipTest(f"no IPv6 loopback: {exc}") from None
+        response = yield Agent(reactor).request(
+            b"GET", f"http://[::1]:{health.port}/health".encode())
+        self.assertEqual((response.code, (yield readBody(response))), (200, b"OK"))
+
+
+class ServerTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_served_with_the_server(self):
+        server = yield start_server(". {\n    health 127.0.0.1:0\n    whoami\n}\n"
+                                    "example.org {\n    health 127.0.0.1:0\n    whoami\n}\n")
+        endpoints = server.setup.shared[SHARED_KEY]
+        self.assertEqual(list(endpoints), ["127.0.0.1:0"])
+        port = endpoints["127.0.0.1:0"].port
+        self.assertEqual((yield get(port)), (200, b"OK"))
+        yield server.stop()
+        self.assertIsNone(endpoints["127.0.0.1:0"].port)
+
+    @defer.inlineCallbacks
+    def test_lameduck_keeps_dns_serving(self):
+        clock = task.Clock()
+        server = yield start_server(
+            ". {\n    health 127.0.0.1:0 {\n        lameduck 5s\n    }\n    whoami\n}\n")
+        self.addCleanup(server.stop)
+        health = server.setup.shared[SHARED_KEY]["127.0.0.1:0"]
+        health.clock = clock
+        stopping = server.stop()
+        self.assertEqual((yield get(health.port)), (503, b"Shutting down"))
+        reply = yield server.query("example.org", "A")
+        self.assertEqual(len(reply.additional), 2)
+        clock.advance(5)
+        yield stopping
+
+
+class ReadmeTests(unittest.TestCase):
+    def test_examples(self) -> None:
+        examples = corefile_examples(plugin_readme("health"))
+        self.assertGreaterEqual(len(examples), 3)
+        for example in examples:
+            with self.subTest(example=example):
+                blocks = parser.parse(example, "README.md", directives=default_registry().names())
+                self.assertTrue(all("health" in block.directives for block in blocks))
+                configure_all(example)

@@ -1,0 +1,156 @@
+"""``twistd pydns``: the dropin, the options and the service they build."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import dns.exception
+import dns.message
+import dns.query
+from twisted.application.service import IServiceMaker
+from twisted.plugin import getPlugins
+from twisted.trial import unittest
+
+from twisted_dns import __version__, tap
+
+TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
+
+
+def run_twistd(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([TWISTD, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 right now."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+
+
+class DropinTests(unittest.TestCase):
+    def test_twistd_discovers_pydns(self) -> None:
+        names = {maker.tapname for maker in getPlugins(IServiceMaker)}
+        self.assertIn("pydns", names)
+
+    def test_dropin_does_not_ship_twisted_init(self) -> None:
+        from importlib import metadata
+
+        files = {str(path) for path in metadata.files("twisted-dns") or []}
+        self.assertNotIn("twisted/__init__.py", files)
+        self.assertNotIn("twisted/plugins/__init__.py", files)
+
+
+class CommandLineTests(unittest.TestCase):
+    """The twistd command as a user runs it."""
+
+    def write(self, text: str, name: str = "Corefile") -> str:
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, name)
+        with open(path, "w") as handle:
+            handle.write(text)
+        return path
+
+    def test_version(self) -> None:
+        result = run_twistd("pydns", "--version")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout.strip(), f"twisted-dns {__version__}")
+
+    def test_validate_ok(self) -> None:
+        path = self.write("example.org:1053 {\n    whoami\n    log\n}\n")
+        result = run_twistd("pydns", "-c", path, "--validate")
+        self.assertEqual((result.returncode, result.stdout.strip()), (0, "OK"))
+
+    def test_validate_reports_file_and_line(self) -> None:
+        path = self.write("example.org {\n    whoami\n    nosuchplugin\n}\n")
+        result = run_twistd("pydns", "-c", path, "--validate")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.strip(),
+                         f"pydns: {path}:3: unknown directive 'nosuchplugin'")
+        self.assertNotIn("Traceback", result.stderr + result.stdout)
+
+    def test_missing_corefile(self) -> None:
+        path = os.path.join(self.mktemp(), "Corefile")
+        result = run_twistd("pydns", "-c", path, "--validate")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.strip(),
+                         f"pydns: {path}: cannot read Corefile: No such file or directory")
+
+    def test_plugins_listing(self) -> None:
+        result = run_twistd("pydns", "--plugins")
+        self.assertEqual(result.returncode, 0)
+        lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.strip()}
+        for name in ("whoami", "log", "errors", "chaos", "health", "ready", "bind"):
+            self.assertIn("twisted-dns", lines[name])
+        # plugin.cfg order, not alphabetical: log comes before whoami
+        names = list(lines)
+        self.assertLess(names.index("log"), names.index("whoami"))
+
+    def test_local_corefile_used_without_c(self) -> None:
+        path = self.write("example.org {\n    bogus\n}\n")
+        result = run_twistd("pydns", "--validate", cwd=os.path.dirname(path))
+        self.assertEqual(result.stderr.strip(), "pydns: Corefile:2: unknown directive 'bogus'")
+
+    def test_serves_queries(self) -> None:
+        """The README's run command: start twistd, ask it, stop it."""
+        port = free_port()
+        path = self.write(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+        process = subprocess.Popen([TWISTD, "-n", "--pidfile=", "pydns", "-c", path],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   cwd=os.path.dirname(path))
+        self.addCleanup(process.wait, 30)
+        self.addCleanup(process.terminate)
+        reply = self.ask_until_up(port, process)
+        self.assertEqual(reply.rcode(), 0)
+        self.assertTrue(reply.flags & 0x0400)  # AA
+        addresses = [str(rdata) for rrset in reply.additional if rrset.rdtype == 1
+                     for rdata in rrset]
+        self.assertEqual(addresses, ["127.0.0.1"])
+
+    def ask_until_up(self, port: int, process: subprocess.Popen) -> dns.message.Message:
+        query = dns.message.make_query("example.org", "A")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.fail(f"twistd exited: {process.stdout.read().decode()}")
+            try:
+                return dns.query.udp(query, "127.0.0.1", port=port, timeout=0.5)
+            except dns.exception.Timeout:
+                continue
+        self.fail("twistd did not answer within 30 s")
+
+
+class OptionsTests(unittest.TestCase):
+    def parse(self, *args: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(list(args))
+        return options
+
+    def test_default_corefile(self) -> None:
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(directory)
+        text, name = self.parse().corefile()
+        self.assertEqual((text, name), (tap.DEFAULT_COREFILE, "<default Corefile>"))
+
+    def test_dns_port_changes_only_the_default(self) -> None:
+        directory = self.mktemp()
+        os.makedirs(directory)
+        path = os.path.join(directory, "Corefile")
+        with open(path, "w") as handle:
+            handle.write("example.org {\n    whoami\n}\nexample.net:5300 {\n    whoami\n}\n")
+        service = tap.makeService(self.parse("-c", path, "-p", "1053"))
+        ports = {key[2] for key in service.listeners}
+        self.assertEqual(ports, {1053, 5300})

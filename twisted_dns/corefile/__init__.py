@@ -1,0 +1,22 @@
+"""The Corefile: lexer, parser, directive cursor and server block keys.
+
+Errors a user can cause are :class:`~twisted_dns.errors.ConfigError` at ``FILE:LINE``. The
+syntax is documented for users in ``docs/corefile.md``.
+"""
+
+from twisted_dns.corefile.dispenser import Dispenser
+from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_key
+from twisted_dns.corefile.lexer import Token, tokenize
+from twisted_dns.corefile.parser import ServerBlock, load, parse
+
+__all__ = [
+    "SCHEME_PORTS",
+    "Dispenser",
+    "ServerBlock",
+    "Token",
+    "ZoneAddr",
+    "load",
+    "parse",
+    "parse_key",
+    "tokenize",
+]

@@ -1,0 +1,62 @@
+"""The contracts between the server and its plugins.
+
+A plugin is a link in a block's chain. The server calls the first link's ``ServeDNS``; each
+link either answers (writes a reply through the writer) or passes the query to the next link.
+The contract is CoreDNS's (``plugin.Handler``):
+
+- ``ServeDNS`` returns an rcode (an ``int`` from ``dns.rcode``), a ``Deferred`` firing with
+  one, or a coroutine returning one.
+- SERVFAIL, REFUSED, FORMERR and NOTIMP mean "nothing was written": the server writes a
+  reply with that rcode for the plugin.
+- Any other rcode (NOERROR, NXDOMAIN, ...) means the plugin already wrote the reply.
+- An exception (raised or as a failed Deferred) becomes SERVFAIL and is logged with the
+  plugin's name; it never takes a listener down.
+"""
+
+from __future__ import annotations
+
+from zope.interface import Attribute, Interface
+
+
+class IPlugin(Interface):
+    """A handler in a server block's plugin chain."""
+
+    def Name() -> str:  # noqa: N802 - CoreDNS's name, kept for plugin authors
+        """The plugin's directive name, used in logs and metrics."""
+
+    def ServeDNS(request, writer):  # noqa: N802, N805
+        """Answer ``request`` through ``writer`` or hand it to the next plugin.
+
+        ``request`` is a :class:`twisted_dns.request.Request`, ``writer`` provides
+        :class:`IResponseWriter`. Returns an rcode, a Deferred of one or a coroutine.
+        """
+
+
+class IResponseWriter(Interface):
+    """Where a plugin writes its reply (CoreDNS's ``dns.ResponseWriter``)."""
+
+    written = Attribute("True once a reply went through this writer.")
+
+    def write(reply) -> None:
+        """Send a ``dns.message.Message`` or ready wire ``bytes``.
+
+        UDP writers fit the reply into the client's buffer (whole records, TC set when
+        something was left out); the ID and question always match the query.
+        """
+
+
+class IReadiness(Interface):
+    """A plugin the ``ready`` plugin asks before reporting the server ready."""
+
+    def Ready() -> bool:  # noqa: N802
+        """True once the plugin can serve (zones loaded, upstreams known, ...)."""
+
+
+class ILifecycle(Interface):
+    """A plugin with work to do when the server starts or stops."""
+
+    def OnStartup():  # noqa: N802
+        """Called once the listeners are up; may return a Deferred."""
+
+    def OnShutdown():  # noqa: N802
+        """Called before the process stops or a reload replaces this plugin."""

@@ -1,0 +1,123 @@
+"""Build DNS replies straight from wire bytes, without dnspython.
+
+For plugins that answer from data they already hold (whoami, static answers, the server's own
+error replies): the reply copies the query's ID, opcode, RD and CD bits and its question
+section byte for byte, so it always matches the query, and carries an OPT record exactly when
+the query had one. A record is ``rr(name, type, class, ttl, rdata)``; ``QNAME_POINTER`` names
+the question's owner name with two bytes.
+
+    answer = wire.rr(wire.QNAME_POINTER, dns.rdatatype.A, dns.rdataclass.IN, 0,
+                     wire.a_rdata(request.client_host))
+    writer.write(wire.reply(request, answer=[answer], aa=True))
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from twisted_dns.request import Request
+
+#: A compression pointer to the question name (which always starts at offset 12).
+QNAME_POINTER = b"\xc0\x0c"
+
+#: Header flag bits (the 16-bit flags word).
+QR = 0x8000
+AA = 0x0400
+TC = 0x0200
+RD = 0x0100
+RA = 0x0080
+AD = 0x0020
+CD = 0x0010
+#: the flags a reply copies from its query: opcode, RD and CD (miekg/dns ``SetReply``)
+_COPIED = 0x7800 | RD | CD
+#: the DO bit inside the OPT record's TTL field
+DO = 0x8000
+
+TYPE_OPT = 41
+
+_HEADER = struct.Struct("!HHHHHH")
+_RR_FIXED = struct.Struct("!HHIH")
+_SRV_FIXED = struct.Struct("!HHH")
+
+
+def rr(name: bytes, rdtype: int, rdclass: int, ttl: int, rdata: bytes) -> bytes:
+    """One resource record in wire form; ``name`` is wire bytes (or ``QNAME_POINTER``)."""
+    return name + _RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata)) + rdata
+
+
+def opt(udp_size: int, do: bool = False, ext_rcode: int = 0, options: bytes = b"") -> bytes:
+    """An OPT pseudo-record (EDNS version 0); ``ext_rcode`` is the rcode's upper 8 bits."""
+    ttl = (ext_rcode << 24) | (DO if do else 0)
+    return b"\x00" + _RR_FIXED.pack(TYPE_OPT, udp_size, ttl, len(options)) + options
+
+
+def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
+          authority: Sequence[bytes] = (), additional: Sequence[bytes] = (),
+          aa: bool = False, tc: bool = False, question: bool = True) -> bytes:
+    """A complete reply to ``request`` from ready records.
+
+    ``rcode`` may exceed 15 (BADVERS is 16): its upper bits go into the OPT record, which is
+    added when the query had one (our UDP size, DO mirrored). ``question=False`` leaves the
+    question out, as miekg/dns does for the replies it rejects before reading the question.
+    """
+    flags = QR | (request.flags & _COPIED) | (rcode & 0xF)
+    if aa:
+        flags |= AA
+    if tc:
+        flags |= TC
+    qd = request.question_wire if question else b""
+    parts = [b"", qd, *answer, *authority, *additional]
+    arcount = len(additional)
+    if request.edns:
+        parts.append(opt(request.udp_size, request.do, rcode >> 4))
+        arcount += 1
+    parts[0] = _HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),
+                            arcount)
+    return b"".join(parts)
+
+
+def header_reply(msg_id: int, query_flags: int, rcode: int) -> bytes:
+    """A bare header reply (no sections) for a query whose body could not be read."""
+    flags = QR | (query_flags & _COPIED) | (rcode & 0xF)
+    return _HEADER.pack(msg_id, flags, 0, 0, 0, 0)
+
+
+def rcode(data: bytes) -> int:
+    """The rcode in a wire message's header (the lower four bits only)."""
+    return data[3] & 0xF
+
+
+def name(text: str) -> bytes:
+    """``example.org.`` as uncompressed wire labels (plain ASCII names, no escapes)."""
+    if text in (".", ""):
+        return b"\x00"
+    out = bytearray()
+    for label in text.rstrip(".").split("."):
+        raw = label.encode("ascii")
+        if not 0 < len(raw) < 64:
+            raise ValueError(f"bad label in {text!r}")
+        out.append(len(raw))
+        out += raw
+    out.append(0)
+    if len(out) > 255:
+        raise ValueError(f"name too long: {text!r}")
+    return bytes(out)
+
+
+def a_rdata(address: str) -> bytes:
+    """An A record's rdata from dotted-quad text."""
+    return socket.inet_pton(socket.AF_INET, address)
+
+
+def aaaa_rdata(address: str) -> bytes:
+    """An AAAA record's rdata from IPv6 text."""
+    return socket.inet_pton(socket.AF_INET6, address)
+
+
+def srv_rdata(priority: int, weight: int, port: int, target: bytes) -> bytes:
+    """An SRV record's rdata; ``target`` is a wire name (uncompressed, RFC 2782)."""
+    return _SRV_FIXED.pack(priority, weight, port) + target

@@ -1,0 +1,1 @@
+"""The built-in plugins, one package each: ``setup.py`` (the directive), a handler, a README."""

@@ -1,0 +1,1 @@
+"""*any*: a minimal answer to qtype ANY queries (RFC 8482)."""

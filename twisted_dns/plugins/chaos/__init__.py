@@ -1,0 +1,1 @@
+"""*chaos*: answers CH-class TXT queries for the server's version, authors and hostname."""

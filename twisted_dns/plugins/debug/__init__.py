@@ -1,0 +1,1 @@
+"""*debug*: full tracebacks for plugin errors and debug logging."""

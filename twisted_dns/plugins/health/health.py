@@ -1,0 +1,83 @@
+"""The process-wide health endpoint: ``GET /health`` -> ``200 OK`` while the server runs.
+
+There is one endpoint per address, however many server blocks name it (they all report the
+same process). In lame duck mode, before the process stops, ``/health`` answers ``503`` for
+the lame duck duration while DNS keeps being served, so load balancers drain this instance
+first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+
+from twisted_dns.errors import ConfigError
+from twisted_dns.pkg.durations import Duration
+from twisted_dns.plugins.health.endpoint import HTTPEndpoint
+
+log = Logger(namespace="health")
+
+#: the address ``health`` listens on without one (CoreDNS's)
+DEFAULT_ADDRESS = ":8080"
+#: ``Setup.shared`` key of the ``{address: Health}`` mapping
+SHARED_KEY = "health"
+
+
+class Health:
+    """The ``/health`` endpoint on one address.
+
+    ``reactor`` listens for HTTP; ``clock`` (default: the reactor) times the lame duck period.
+    """
+
+    def __init__(self, address: str, reactor: Any, clock: Any = None) -> None:
+        self.address = address
+        self.reactor = reactor
+        self.clock = clock if clock is not None else reactor
+        #: the longest lame duck duration any block asked for on this address
+        self.lameduck_duration = Duration(0)
+        #: False in lame duck mode: /health answers 503
+        self.healthy = True
+        #: where the directive was written, for listen errors
+        self.file: str | None = None
+        self.line: int | None = None
+        self.endpoint = HTTPEndpoint(address, {"health": self.answer}, reactor)
+
+    @property
+    def port(self) -> int | None:
+        """The port actually listened on (``127.0.0.1:0`` picks one), None when stopped."""
+        return self.endpoint.port
+
+    def answer(self) -> tuple[int, str]:
+        if self.healthy:
+            return 200, "OK"
+        return 503, "Shutting down"
+
+    def start(self) -> None:
+        """Listen; a port in use or a bad port is a one-line ConfigError."""
+        self.healthy = True
+        try:
+            self.endpoint.start()
+        except (CannotListenError, ValueError, OSError) as exc:
+            reason = exc.socketError if isinstance(exc, CannotListenError) else exc
+            raise ConfigError(f"plugin/health: listen tcp {self.address}: {reason}",
+                              self.file, self.line) from exc
+
+    def lameduck(self) -> defer.Deferred:
+        """Report unhealthy (503) and fire after the lame duck duration."""
+        self.healthy = False
+        log.info("Going into lameduck mode for {duration}", duration=str(self.lameduck_duration))
+        return task.deferLater(self.clock, self.lameduck_duration.seconds, lambda: None)
+
+    @defer.inlineCallbacks
+    def shutdown(self):
+        """The shutdown hook: the lame duck period (if any), then stop listening."""
+        if self.lameduck_duration > 0 and self.endpoint.listening is not None:
+            yield self.lameduck()
+        yield self.endpoint.stop()
+
+    def stop(self) -> defer.Deferred:
+        """Stop listening at once."""
+        return self.endpoint.stop()

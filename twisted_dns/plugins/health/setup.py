@@ -1,0 +1,59 @@
+"""``health [ADDRESS] { lameduck DURATION }``: parse the directive, register the endpoint."""
+
+from __future__ import annotations
+
+from twisted_dns.pkg.durations import Duration, parse_duration
+from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.plugins.health.health import DEFAULT_ADDRESS, SHARED_KEY, Health
+
+
+def parse(c) -> tuple[str, Duration, tuple[str, int]]:
+    """The address, the lame duck duration and where the directive is (the last one wins)."""
+    address = DEFAULT_ADDRESS
+    lameduck = Duration(0)
+    where = ("", 0)
+    while c.next():
+        where = (c.file(), c.line())
+        args = c.remaining_args()
+        if len(args) > 1:
+            raise c.arg_err()
+        if args:
+            address = args[0]
+            try:
+                split_host_port(address)
+            except ValueError as exc:
+                raise c.err(str(exc)) from None
+        while c.next_block():
+            if c.val() != "lameduck":
+                raise c.err(f"unknown property '{c.val()}'")
+            values = c.remaining_args()
+            if len(values) != 1:
+                raise c.arg_err()
+            try:
+                lameduck = parse_duration(values[0])
+            except ValueError as exc:
+                raise c.err(f"unable to parse lameduck duration value: '{values[0]}' : {exc}"
+                            ) from None
+    return address, lameduck, where
+
+
+def setup(c) -> None:
+    address, lameduck, (file, line) = parse(c)
+    endpoints: dict[str, Health] = c.shared(SHARED_KEY, dict)
+    health = endpoints.get(address)
+    if health is None:
+        health = endpoints[address] = Health(address, _reactor(c))
+        health.file, health.line = file, line
+        c.on_startup(health.start)
+        c.on_shutdown(health.shutdown)
+    health.lameduck_duration = max(health.lameduck_duration, lameduck)
+    # Not a link in the query chain: health is a web server beside it (as in CoreDNS).
+
+
+def _reactor(c):
+    """The configuration's reactor (the global one when the Setup has none)."""
+    if c.setup.reactor is not None:
+        return c.setup.reactor
+    from twisted.internet import reactor
+
+    return reactor

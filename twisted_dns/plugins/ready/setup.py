@@ -1,0 +1,69 @@
+"""``ready [ADDRESS] { monitor until-ready|continuously }``: parse, register the endpoint."""
+
+from __future__ import annotations
+
+from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.plugins.ready.ready import (
+    DEFAULT_ADDRESS,
+    MONITOR_TYPES,
+    SHARED_KEY,
+    UNTIL_READY,
+    Readiness,
+    ReadyEndpoint,
+)
+
+
+def parse(c) -> tuple[str, str, tuple[str, int]]:
+    """The address, the monitor type and where the directive is (once per block)."""
+    address = DEFAULT_ADDRESS
+    monitor = UNTIL_READY
+    where = None
+    while c.next():
+        if where is not None:
+            raise c.err("this plugin can only be used once per Server Block")
+        where = (c.file(), c.line())
+        args = c.remaining_args()
+        if len(args) > 1:
+            raise c.arg_err()
+        if args:
+            address = args[0]
+            try:
+                split_host_port(address)
+            except ValueError as exc:
+                raise c.err(str(exc)) from None
+        while c.next_block():
+            if c.val() != "monitor":
+                raise c.err(f"unknown property '{c.val()}'")
+            values = c.remaining_args()
+            if len(values) != 1:
+                raise c.arg_err()
+            if values[0] not in MONITOR_TYPES:
+                raise c.err(f"monitor type '{values[0]}' not supported, expected one of "
+                            + ", ".join(MONITOR_TYPES))
+            monitor = values[0]
+    return address, monitor, where or ("", 0)
+
+
+def setup(c) -> None:
+    address, monitor, (file, line) = parse(c)
+    readiness: Readiness = c.shared(SHARED_KEY, Readiness)
+    readiness.add_block(c.config)
+    endpoint = readiness.endpoints.get(address)
+    if endpoint is None:
+        endpoint = readiness.endpoints[address] = ReadyEndpoint(
+            address, readiness, _reactor(c), monitor)
+        endpoint.file, endpoint.line = file, line
+        c.on_startup(endpoint.start)
+        c.on_shutdown(endpoint.stop)
+    elif monitor == "continuously":
+        endpoint.monitor = monitor
+    # Not a link in the query chain: ready is a web server beside it (as in CoreDNS).
+
+
+def _reactor(c):
+    """The configuration's reactor (the global one when the Setup has none)."""
+    if c.setup.reactor is not None:
+        return c.setup.reactor
+    from twisted.internet import reactor
+
+    return reactor

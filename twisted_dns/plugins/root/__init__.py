@@ -1,0 +1,1 @@
+"""*root*: the directory where plugins look for relative file names (zone files, certs)."""

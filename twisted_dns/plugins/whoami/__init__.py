@@ -1,0 +1,1 @@
+"""*whoami*: answers every query with the client's address, port and transport."""

@@ -1,0 +1,335 @@
+"""The per-query view of a DNS message: what the hot path needs, read straight from the wire.
+
+``Request.from_wire`` reads the header, the question and the OPT record with ``struct`` and a
+few slices (a few microseconds); the full ``dns.message.Message`` is decoded only when a plugin
+calls :meth:`Request.message`, and then once. Plugins that answer from wire bytes never pay
+for dnspython at all.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import dns.message
+
+#: The largest UDP reply we send and the payload size we advertise (DNS flag day 2020).
+DEFAULT_UDP_SIZE = 1232
+#: Without EDNS a UDP reply may not exceed this (RFC 1035).
+MIN_UDP_SIZE = 512
+#: A TCP message is length-prefixed with two bytes.
+MAX_TCP_SIZE = 65535
+
+_HEADER = struct.Struct("!HHHHHH")
+_QTAIL = struct.Struct("!HH")
+_RR_FIXED = struct.Struct("!HHIH")
+_OPTION = struct.Struct("!HH")
+
+TYPE_OPT = 41
+
+#: Label bytes dnspython prints as they are; everything else in a label is escaped.
+_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
+_SPECIAL = frozenset(b'"().;\\@$')
+
+
+class ShortPacket(ValueError):  # noqa: N818 - the contract's name
+    """Fewer than 12 bytes: not even a header, so there is nobody to answer (dropped)."""
+
+
+class FormError(ValueError):
+    """The header is readable but the body is not: the server answers FORMERR.
+
+    ``id`` and ``flags`` come from the header, so the reply can match the query (and a
+    garbled *response* can be recognised by its QR bit and ignored).
+    """
+
+    def __init__(self, message: str, msg_id: int, flags: int) -> None:
+        super().__init__(message)
+        self.id = msg_id
+        self.flags = flags
+
+
+class Request:
+    """One query as received: header fields, first question, EDNS, and who sent it where.
+
+    Built by :meth:`from_wire`; ``zone``, ``start`` and ``plugin`` are filled in by the server
+    as the query moves along.
+    """
+
+    __slots__ = (
+        "_message",
+        "_opt_span",
+        "ancount",
+        "arcount",
+        "client",
+        "do",
+        "edns",
+        "edns_payload",
+        "edns_version",
+        "flags",
+        "id",
+        "nscount",
+        "plugin",
+        "proto",
+        "qclass",
+        "qdcount",
+        "qname",
+        "qname_lower",
+        "qtype",
+        "question_wire",
+        "server",
+        "start",
+        "udp_size",
+        "wire",
+        "zone",
+    )
+
+    wire: bytes
+    #: the message ID and the 16-bit header flags word
+    id: int
+    flags: int
+    qdcount: int
+    ancount: int
+    nscount: int
+    arcount: int
+    #: the first question's name as text (absolute, escaped like dnspython), "" without one
+    qname: str
+    qname_lower: str
+    qtype: int
+    qclass: int
+    #: the first question in wire form (name, type, class), for replies built from wire
+    question_wire: bytes
+    #: EDNS: an OPT record was present; its version, advertised payload size and DO bit
+    edns: bool
+    edns_version: int
+    edns_payload: int
+    do: bool
+    #: the UDP size this server accepts at most and advertises in its replies
+    udp_size: int
+    #: (host, port) of the client and of the listening socket, as the transport gave them
+    client: tuple
+    server: tuple
+    #: "udp" or "tcp"
+    proto: str
+    #: the zone the query was routed to (set by the router), None before that
+    zone: str | None
+    #: reactor seconds when the query was received
+    start: float
+    #: the name of the last plugin entered (set by ``next_or_failure``), for logs and metrics
+    plugin: str | None
+
+    @classmethod
+    def from_wire(cls, wire: bytes, client: tuple, server: tuple, proto: str,
+                  udp_size: int = DEFAULT_UDP_SIZE) -> Request:
+        """Read a query; raises :class:`ShortPacket` or :class:`FormError`."""
+        n = len(wire)
+        if n < 12:
+            raise ShortPacket(f"{n} bytes is shorter than a DNS header")
+        self = cls.__new__(cls)
+        msg_id, flags, qd, an, ns, ar = _HEADER.unpack_from(wire)
+        self.wire = wire
+        self.id = msg_id
+        self.flags = flags
+        self.qdcount = qd
+        self.ancount = an
+        self.nscount = ns
+        self.arcount = ar
+        self.client = client
+        self.server = server
+        self.proto = proto
+        self.udp_size = udp_size
+        self.zone = None
+        self.start = 0.0
+        self.plugin = None
+        self._message = None
+        self.edns = False
+        self.edns_version = 0
+        self.edns_payload = 0
+        self.do = False
+        self._opt_span = None
+        try:
+            off = 12
+            if qd:
+                labels = []
+                length = wire[12]
+                while length:
+                    if length > 63:  # a compression pointer (nothing to point back to) or junk
+                        raise FormError("bad label in question", msg_id, flags)
+                    start = off + 1
+                    off = start + length
+                    labels.append(wire[start:off])
+                    length = wire[off]
+                off += 1
+                if off - 12 > 255:
+                    raise FormError("question name longer than 255 bytes", msg_id, flags)
+                self.qtype, self.qclass = _QTAIL.unpack_from(wire, off)
+                off += 4
+                self.question_wire = wire[12:off]
+                if labels:
+                    text = b".".join(labels)
+                    if len(text.translate(None, _PLAIN)) == len(labels) - 1:
+                        qname = text.decode("ascii") + "."
+                    else:
+                        qname = _escaped_name(labels)
+                else:
+                    qname = "."
+                self.qname = qname
+                self.qname_lower = qname.lower()
+                for _ in range(qd - 1):
+                    off = _skip_name(wire, off, msg_id, flags) + 4
+            else:
+                self.qname = self.qname_lower = ""
+                self.qtype = self.qclass = 0
+                self.question_wire = b""
+            records = an + ns + ar
+            if records:
+                off = self._read_records(wire, off, an + ns, records)
+            if off > n:
+                raise FormError("message ends inside a record", msg_id, flags)
+        except (IndexError, struct.error):
+            raise FormError("message ends early", msg_id, flags) from None
+        return self
+
+    @classmethod
+    def header_only(cls, wire: bytes, client: tuple, server: tuple, proto: str,
+                    udp_size: int = DEFAULT_UDP_SIZE) -> Request:
+        """A request from the header alone, for answering a query whose body is unreadable."""
+        return cls.from_wire(wire[:4] + bytes(8), client, server, proto, udp_size)
+
+    def _read_records(self, wire: bytes, off: int, first_additional: int, count: int) -> int:
+        """Walk the answer, authority and additional sections to find the OPT record."""
+        n = len(wire)
+        unpack = _RR_FIXED.unpack_from
+        for index in range(count):
+            root = wire[off] == 0
+            off = off + 1 if root else _skip_name(wire, off, self.id, self.flags)
+            rtype, rclass, ttl, rdlen = unpack(wire, off)
+            off += 10
+            end = off + rdlen
+            if end > n:
+                raise FormError("record data runs past the message", self.id, self.flags)
+            if rtype == TYPE_OPT:
+                if self.edns or not root or index < first_additional:
+                    raise FormError("misplaced or repeated OPT record", self.id, self.flags)
+                self.edns = True
+                self.edns_payload = rclass
+                self.edns_version = (ttl >> 16) & 0xFF
+                self.do = bool(ttl & 0x8000)
+                if rdlen:
+                    self._opt_span = (off, end)
+            off = end
+        return off
+
+    # Derived fields: cheap, computed when asked.
+
+    @property
+    def opcode(self) -> int:
+        return (self.flags >> 11) & 0xF
+
+    @property
+    def rd(self) -> bool:
+        return bool(self.flags & 0x0100)
+
+    @property
+    def cd(self) -> bool:
+        return bool(self.flags & 0x0010)
+
+    @property
+    def client_host(self) -> str:
+        """The client's address; IPv4-mapped IPv6 (``::ffff:1.2.3.4``) reads as IPv4."""
+        host = self.client[0]
+        if host.startswith("::ffff:") and "." in host:
+            return host[7:]
+        return host
+
+    @property
+    def client_port(self) -> int:
+        return self.client[1]
+
+    @property
+    def server_host(self) -> str:
+        host = self.server[0]
+        if host.startswith("::ffff:") and "." in host:
+            return host[7:]
+        return host
+
+    @property
+    def server_port(self) -> int:
+        return self.server[1]
+
+    @property
+    def family(self) -> int:
+        """1 for IPv4 clients (mapped ones included), 2 for IPv6, as CoreDNS."""
+        return 2 if ":" in self.client_host else 1
+
+    @property
+    def max_size(self) -> int:
+        """The largest reply the client accepts on this transport."""
+        if self.proto != "udp":
+            return MAX_TCP_SIZE
+        if not self.edns:
+            return MIN_UDP_SIZE
+        payload = self.edns_payload
+        if payload <= MIN_UDP_SIZE:
+            return MIN_UDP_SIZE
+        return payload if payload < self.udp_size else self.udp_size
+
+    @property
+    def edns_options(self) -> list[tuple[int, bytes]]:
+        """The OPT record's options as (code, data) pairs."""
+        span = self._opt_span
+        if span is None:
+            return []
+        wire, off, end = self.wire, span[0], span[1]
+        options = []
+        while off + 4 <= end:
+            code, length = _OPTION.unpack_from(wire, off)
+            off += 4
+            options.append((code, wire[off:off + length]))
+            off += length
+        return options
+
+    def message(self) -> dns.message.Message:
+        """The whole query decoded by dnspython; built on first use, then cached.
+
+        A TSIG record is decoded but not verified (that is the tsig plugin's job).
+        """
+        message = self._message
+        if message is None:
+            message = self._message = dns.message.from_wire(self.wire, keyring=False,
+                                                            ignore_trailing=True)
+        return message
+
+    def __repr__(self) -> str:
+        return (f"<Request id={self.id} {self.qname} type={self.qtype} class={self.qclass}"
+                f" {self.proto} from {self.client_host}:{self.client_port}>")
+
+
+def _skip_name(wire: bytes, off: int, msg_id: int, flags: int) -> int:
+    """The offset just past the (possibly compressed) name at ``off``."""
+    while True:
+        length = wire[off]
+        if length == 0:
+            return off + 1
+        if length >= 0xC0:
+            if off + 1 >= len(wire):
+                raise FormError("message ends inside a name", msg_id, flags)
+            return off + 2
+        if length > 63:
+            raise FormError("bad label type", msg_id, flags)
+        off += length + 1
+
+
+def _escaped_name(labels: list[bytes]) -> str:
+    """dnspython's text form of a name whose labels need escapes."""
+    out = []
+    for label in labels:
+        text = []
+        for c in label:
+            if c in _SPECIAL:
+                text.append("\\" + chr(c))
+            elif 0x20 < c < 0x7F:
+                text.append(chr(c))
+            else:
+                text.append(f"\\{c:03d}")
+        out.append("".join(text))
+    return ".".join(out) + "."

@@ -1,0 +1,233 @@
+"""Response writers: where a plugin's reply goes, made to fit the client on the way.
+
+Two kinds of reply reach a writer:
+
+- ready wire ``bytes`` (cache hits, forwarded answers, replies built with ``pkg.wire``): sent
+  as they are when they fit the client's buffer, which is the common case and costs a length
+  check; only an oversized reply is decoded and truncated.
+- a ``dns.message.Message``: scrubbed the way CoreDNS's ``request.Scrub``/``SizeAndDo`` do
+  (ID and question from the query, an OPT record exactly when the query had one: EDNS
+  version 0, our UDP size, the DO bit mirrored, client options we do not know dropped), then
+  rendered within the client's size: whole RRsets that fit, TC set when some were left out,
+  the question and OPT always kept.
+
+``Recorder`` and ``NonWriter`` wrap a writer for plugins that need to see the reply (log,
+metrics, cache).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dns.flags
+import dns.message
+import dns.rcode
+from twisted.internet.error import MessageLengthError
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_dns.interfaces import IResponseWriter
+from twisted_dns.pkg import wire
+from twisted_dns.request import MIN_UDP_SIZE, Request
+
+log = Logger(namespace="response")
+
+#: EDNS option codes a reply may echo from the query when the plugin set no OPT of its own.
+#: Empty by default (CoreDNS echoes a few it knows); plugins register theirs here.
+SUPPORTED_OPTIONS: set[int] = set()
+
+_SERVFAIL = int(dns.rcode.SERVFAIL)
+
+
+def register_option(code: int) -> None:
+    """Let replies keep EDNS option ``code`` from the query (CoreDNS's SetSupportedOption)."""
+    SUPPORTED_OPTIONS.add(code)
+
+
+def render(request: Request, reply: dns.message.Message) -> bytes:
+    """Scrub ``reply`` for ``request`` and render it within ``request.max_size``."""
+    reply.id = request.id
+    query = request.message()
+    reply.question = list(query.question)
+    rcode = int(reply.rcode())
+    if request.edns:
+        if reply.opt is not None:
+            options = list(reply.options)
+        else:
+            options = [o for o in query.options if o.otype in SUPPORTED_OPTIONS]
+        reply.use_edns(0, dns.flags.DO if request.do else 0, request.udp_size,
+                       options=options)
+        reply.set_rcode(rcode)
+    elif reply.opt is not None or rcode > 15:
+        reply.use_edns(False)
+        # an extended rcode cannot be said without EDNS
+        reply.set_rcode(rcode if rcode <= 15 else _SERVFAIL)
+    return reply.to_wire(max_size=request.max_size, prefer_truncation=True)
+
+
+def fit(request: Request, data: bytes) -> bytes:
+    """Wire ``data`` too big for the client: decode and truncate it (the slow path)."""
+    try:
+        message = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
+    except Exception:
+        log.failure("reply of {size} bytes does not decode; sending TC", size=len(data))
+        return wire.reply(request, rcode=data[3] & 0xF if len(data) > 3 else _SERVFAIL,
+                          tc=True)
+    return render(request, message)
+
+
+@implementer(IResponseWriter)
+class ResponseWriter:
+    """Base writer: fits the reply, records ``rcode`` and ``size``, then ``_send``-s it.
+
+    After :meth:`close` (the query's deadline passed) further writes are dropped.
+    """
+
+    __slots__ = ("closed", "rcode", "request", "size", "written")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.written = False
+        self.closed = False
+        self.rcode: int | None = None
+        self.size = 0
+
+    def write(self, reply: bytes | dns.message.Message) -> None:
+        if self.closed:
+            return
+        if reply.__class__ is bytes:
+            data = reply
+            if len(data) > MIN_UDP_SIZE and len(data) > self.request.max_size:
+                data = fit(self.request, data)
+            rcode = data[3] & 0xF
+        elif isinstance(reply, dns.message.Message):
+            data = render(self.request, reply)
+            rcode = int(reply.rcode())
+        else:
+            self.write(bytes(reply))
+            return
+        self.written = True
+        self.rcode = rcode
+        self.size = len(data)
+        self._send(data)
+
+    def close(self) -> None:
+        """Drop any later write (a reply arriving after the server already answered)."""
+        self.closed = True
+
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class UDPWriter(ResponseWriter):
+    """Sends the reply as one datagram back to the client's address."""
+
+    __slots__ = ("transport",)
+
+    def __init__(self, transport: Any, request: Request) -> None:
+        ResponseWriter.__init__(self, request)
+        self.transport = transport
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.transport.write(data, self.request.client)
+        except (OSError, MessageLengthError) as e:
+            # a full socket buffer or an unreachable client: UDP may drop, the client retries
+            log.debug("UDP reply to {client} dropped: {error}", client=self.request.client,
+                      error=e)
+
+
+class TCPWriter(ResponseWriter):
+    """Sends the reply as one length-prefixed message on a stream (TCP, later TLS)."""
+
+    __slots__ = ("stream",)
+
+    def __init__(self, stream: Any, request: Request) -> None:
+        ResponseWriter.__init__(self, request)
+        #: anything with ``write(bytes)``: the connection's transport
+        self.stream = stream
+
+    def _send(self, data: bytes) -> None:
+        self.stream.write(len(data).to_bytes(2, "big") + data)
+
+
+class CaptureWriter(ResponseWriter):
+    """Keeps every rendered reply in ``sent`` instead of sending it (for tests and tools)."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self, request: Request) -> None:
+        ResponseWriter.__init__(self, request)
+        self.sent: list[bytes] = []
+
+    def _send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+def _rcode_of(reply: Any) -> int:
+    if isinstance(reply, dns.message.Message):
+        return int(reply.rcode())
+    return reply[3] & 0xF
+
+
+@implementer(IResponseWriter)
+class Recorder:
+    """Wraps a writer and remembers what went through it (for log and metrics plugins).
+
+    ``rcode``, ``size``, ``reply`` and ``plugin`` (the ``request.plugin`` that wrote) are set
+    on write; ``start`` is when the query was received.
+    """
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.request: Request = writer.request
+        self.start: float = self.request.start
+        self.written = False
+        self.rcode: int | None = None
+        self.size = 0
+        self.reply: bytes | dns.message.Message | None = None
+        self.plugin: str | None = None
+
+    def write(self, reply: bytes | dns.message.Message) -> None:
+        self.plugin = self.request.plugin
+        self.reply = reply
+        self.written = True
+        self.writer.write(reply)
+        inner_rcode = getattr(self.writer, "rcode", None)
+        self.rcode = inner_rcode if inner_rcode is not None else _rcode_of(reply)
+        self.size = getattr(self.writer, "size", 0)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@implementer(IResponseWriter)
+class NonWriter:
+    """Captures the reply in ``reply`` without sending it (CoreDNS's ``nonwriter``).
+
+    For a plugin that looks at what the chain below produced before deciding what to send;
+    it sends (or changes) the reply itself through ``writer``.
+    """
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+        self.request: Request = writer.request
+        self.written = False
+        self.rcode: int | None = None
+        self.size = 0
+        self.reply: bytes | dns.message.Message | None = None
+
+    def write(self, reply: bytes | dns.message.Message) -> None:
+        self.reply = reply
+        self.written = True
+        self.rcode = _rcode_of(reply)
+        self.size = len(reply) if isinstance(reply, bytes) else 0
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+__all__ = [
+    "SUPPORTED_OPTIONS", "CaptureWriter", "NonWriter", "Recorder", "ResponseWriter",
+    "TCPWriter", "UDPWriter", "fit", "register_option", "render",
+]

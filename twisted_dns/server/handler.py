@@ -1,0 +1,258 @@
+"""The transport-free core of the query path: bytes in, a reply through a writer out.
+
+``QueryHandler.handle`` knows nothing of sockets: the UDP and TCP protocols hand it a message
+and a writer factory. It applies, in order, what CoreDNS (and miekg/dns under it) applies
+before and around a block's plugin chain:
+
+1. fewer than 12 bytes: dropped; a readable header with a garbled body: FORMERR (same ID);
+   a message with QR set (a response): ignored, so two servers cannot ping-pong;
+2. opcode other than QUERY or NOTIFY: NOTIMP; not exactly one question, more than one
+   answer or authority record, or more than two additional records: FORMERR (these two are
+   header-only replies, as miekg/dns sends them);
+3. class other than IN: REFUSED, unless a block on this listener uses chaos or forward;
+4. EDNS version above 0: BADVERS;
+5. no matching zone, or a block with no query plugins: REFUSED;
+6. the chain: ``ServeDNS`` returns an rcode (handled synchronously, no Deferred), a Deferred
+   or a coroutine (awaited, at most ``deadline`` seconds, then SERVFAIL); SERVFAIL, REFUSED,
+   FORMERR and NOTIMP with nothing written make the server write that rcode; an exception
+   becomes SERVFAIL and is logged with the plugin's name.
+
+Nothing a query or a plugin does escapes ``handle``: a listener never dies of a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from twisted_dns.pkg import wire
+from twisted_dns.pkg.chain import NO_CLIENT_WRITE
+from twisted_dns.request import DEFAULT_UDP_SIZE, FormError, Request, ShortPacket
+
+log = Logger(namespace="server")
+
+FORMERR = 1
+SERVFAIL = 2
+NOTIMP = 4
+REFUSED = 5
+BADVERS = 16
+
+_QR = 0x8000
+_OPCODE_QUERY = 0
+_OPCODE_NOTIFY = 4
+_CLASS_IN = 1
+
+#: ``make_writer(request) -> writer``: the transport's writer for one query
+WriterFactory = Callable[[Request], Any]
+#: called once per finished query with (request, writer); ``request.zone`` is None when the
+#: query was answered by the server itself without reaching a block
+Observer = Callable[[Request, Any], None]
+
+
+class QueryHandler:
+    """Routes each query to its block's chain and makes sure it gets exactly one answer."""
+
+    def __init__(self, router: Any, reactor: Any = None, deadline: float = 5.0,
+                 udp_size: int = DEFAULT_UDP_SIZE) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        #: a ZoneRouter; replace it to switch configurations (reload)
+        self.router = router
+        self.reactor = reactor
+        self.deadline = deadline
+        self.udp_size = udp_size
+        #: whole-server observers (metrics); kept empty costs one truth test per query
+        self.observers: list[Observer] = []
+        self._seconds = reactor.seconds
+
+    def handle(self, data: bytes, client: tuple, server: tuple, proto: str,
+               make_writer: WriterFactory) -> defer.Deferred | None:
+        """Answer one message. Returns None when done, or a Deferred firing when done."""
+        try:
+            request = Request.from_wire(data, client, server, proto, self.udp_size)
+        except ShortPacket:
+            return None
+        except FormError as e:
+            if not e.flags & _QR:
+                self._unreadable(data, client, server, proto, make_writer)
+            return None
+        except Exception:
+            log.failure("cannot read a query from {client}", client=client)
+            return None
+        flags = request.flags
+        if flags & _QR:
+            return None
+        request.start = self._seconds()
+        writer = make_writer(request)
+        try:
+            opcode = (flags >> 11) & 0xF
+            if opcode != _OPCODE_QUERY and opcode != _OPCODE_NOTIFY:
+                return self._answer(request, writer, wire.header_reply(request.id, flags, NOTIMP))
+            if (request.qdcount != 1 or request.ancount > 1 or request.nscount > 1
+                    or request.arcount > 2):
+                return self._answer(request, writer,
+                                    wire.header_reply(request.id, flags & 0x87FF, FORMERR))
+            router = self.router
+            if request.qclass != _CLASS_IN and not router.allow_chaos:
+                return self._answer(request, writer, wire.reply(request, REFUSED))
+            if request.edns_version:
+                return self._answer(request, writer, wire.reply(request, BADVERS), BADVERS)
+            route = router.route(request.qname_lower, request.qtype)
+            if route is None:
+                return self._answer(request, writer, wire.reply(request, REFUSED))
+            zone, block = route
+            chain = block.chain
+            if chain is None:
+                return self._answer(request, writer, wire.reply(request, REFUSED))
+            request.zone = zone
+        except Exception:
+            log.failure("answering {request!r} failed", request=request)
+            return None
+        try:
+            request.plugin = chain.Name()
+            result = chain.ServeDNS(request, writer)
+        except Exception:
+            self._failed(request, writer, chain, Failure())
+            return None
+        if isinstance(result, int):
+            if result in NO_CLIENT_WRITE and not writer.written:
+                self._answer(request, writer, wire.reply(request, result))
+            elif self.observers:
+                self._notify(request, writer)
+            return None
+        return self._wait(request, writer, chain, result)
+
+    def _answer(self, request: Request, writer: Any, reply: bytes,
+                rcode: int | None = None) -> None:
+        """Write a reply the server made itself (never raises); ``rcode`` if above 15."""
+        try:
+            writer.write(reply)
+            if rcode is not None:
+                writer.rcode = rcode
+        except Exception:
+            log.failure("writing the reply to {request!r} failed", request=request)
+        if self.observers:
+            self._notify(request, writer)
+
+    def _unreadable(self, data: bytes, client: tuple, server: tuple, proto: str,
+                    make_writer: WriterFactory) -> None:
+        """FORMERR (NOTIMP for an unknown opcode) for a query whose body cannot be read."""
+        request = Request.header_only(data, client, server, proto, self.udp_size)
+        request.start = self._seconds()
+        writer = make_writer(request)
+        opcode = (request.flags >> 11) & 0xF
+        if opcode != _OPCODE_QUERY and opcode != _OPCODE_NOTIFY:
+            reply = wire.header_reply(request.id, request.flags, NOTIMP)
+        else:
+            reply = wire.header_reply(request.id, request.flags & 0x87FF, FORMERR)
+        self._answer(request, writer, reply)
+
+    def _failed(self, request: Request, writer: Any, chain: Any, failure: Failure) -> None:
+        name = _plugin_name(request, chain)
+        Logger(namespace=name).failure(
+            "plugin/{plugin}: error serving {qname} {qtype}", failure,
+            plugin=name, qname=request.qname, qtype=request.qtype)
+        if writer.written:
+            if self.observers:
+                self._notify(request, writer)
+        else:
+            self._answer(request, writer, wire.reply(request, SERVFAIL))
+
+    def _notify(self, request: Request, writer: Any) -> None:
+        for observer in self.observers:
+            try:
+                observer(request, writer)
+            except Exception:
+                log.failure("query observer {observer!r} failed", observer=observer)
+
+    def _wait(self, request: Request, writer: Any, chain: Any,
+              result: Any) -> defer.Deferred | None:
+        """The slow path: the chain returned a Deferred or a coroutine."""
+        if isinstance(result, defer.Deferred):
+            d = result
+        elif isinstance(result, Coroutine):
+            d = defer.ensureDeferred(result)
+        else:
+            self._failed(request, writer, chain, Failure(TypeError(
+                f"ServeDNS returned {result!r}, not an rcode, Deferred or coroutine")))
+            return None
+        pending = _Pending(self, request, writer, chain)
+        d.addBoth(pending.finished)
+        if pending.done:
+            return None
+        pending.deferred = d
+        pending.timer = self.reactor.callLater(self.deadline, pending.expire)
+        return pending.completed
+
+
+class _Pending:
+    """One query waiting on its chain, racing the deadline; whichever comes first answers."""
+
+    __slots__ = ("chain", "completed", "deferred", "done", "handler", "request", "timer",
+                 "writer")
+
+    def __init__(self, handler: QueryHandler, request: Request, writer: Any,
+                 chain: Any) -> None:
+        self.handler = handler
+        self.request = request
+        self.writer = writer
+        self.chain = chain
+        self.done = False
+        self.timer: Any = None
+        self.deferred: defer.Deferred | None = None
+        #: fires with None once the query is answered (or given up), for connection bookkeeping
+        self.completed: defer.Deferred = defer.Deferred()
+
+    def finished(self, result: Any) -> None:
+        if self.done:
+            return None  # too late: the deadline answered already; swallow result or failure
+        self.done = True
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        handler, request, writer = self.handler, self.request, self.writer
+        try:
+            if isinstance(result, Failure):
+                handler._failed(request, writer, self.chain, result)
+            elif not isinstance(result, int):
+                handler._failed(request, writer, self.chain, Failure(TypeError(
+                    f"ServeDNS's Deferred fired with {result!r}, not an rcode")))
+            elif result in NO_CLIENT_WRITE and not writer.written:
+                handler._answer(request, writer, wire.reply(request, result))
+            elif handler.observers:
+                handler._notify(request, writer)
+        except Exception:
+            log.failure("finishing {request!r} failed", request=request)
+        self.completed.callback(None)
+        return None
+
+    def expire(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        handler, request, writer = self.handler, self.request, self.writer
+        log.debug("plugin/{plugin}: no answer for {qname} within {deadline}s",
+                  plugin=_plugin_name(request, self.chain), qname=request.qname,
+                  deadline=handler.deadline)
+        if not writer.written:
+            handler._answer(request, writer, wire.reply(request, SERVFAIL))
+        elif handler.observers:
+            handler._notify(request, writer)
+        writer.close()
+        self.completed.callback(None)
+        try:
+            self.deferred.cancel()  # let the plugin stop whatever it still waits on
+        except Exception:
+            log.failure("cancelling the chain's Deferred failed")
+
+
+def _plugin_name(request: Request, chain: Any) -> str:
+    if request.plugin:
+        return request.plugin
+    try:
+        return str(chain.Name())
+    except Exception:
+        return repr(chain)

@@ -1,0 +1,106 @@
+"""A listener: one (scheme, address, port) serving every block configured on it.
+
+For ``dns://`` that is a UDP port and a TCP port with the same number, sharing one
+:class:`QueryHandler` (and so one :class:`ZoneRouter`). Sockets are created by
+:mod:`twisted_dns.server.sockets` and adopted by the reactor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_dns.errors import ConfigError
+from twisted_dns.request import DEFAULT_UDP_SIZE
+from twisted_dns.server import sockets
+from twisted_dns.server.handler import QueryHandler
+from twisted_dns.server.routing import ZoneRouter
+from twisted_dns.server.tcp import (
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+    MAX_INFLIGHT,
+    READ_TIMEOUT,
+    DNSStreamFactory,
+)
+from twisted_dns.server.udp import MAX_DATAGRAM, DNSDatagramProtocol
+
+log = Logger(namespace="server")
+
+SUPPORTED_SCHEMES = ("dns",)
+
+
+class Listener(service.Service):
+    """Serves ``scheme://host:port``; ``host`` "" is every address, ``port`` 0 any free one.
+
+    After :meth:`startService`, ``port`` is the port actually bound.
+    """
+
+    def __init__(self, scheme: str, host: str, port: int, router: ZoneRouter,
+                 reactor: Any = None, *, deadline: float = 5.0,
+                 udp_size: int = DEFAULT_UDP_SIZE, read_timeout: float = READ_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 max_inflight: int = MAX_INFLIGHT, rcvbuf: int = sockets.DEFAULT_RCVBUF,
+                 reuseport: bool = True, backlog: int = 1024) -> None:
+        if scheme not in SUPPORTED_SCHEMES:
+            raise ConfigError(f"scheme {scheme}:// is not supported yet")
+        if reactor is None:
+            from twisted.internet import reactor
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.reactor = reactor
+        self.handler = QueryHandler(router, reactor, deadline=deadline, udp_size=udp_size)
+        self.factory = DNSStreamFactory(self.handler, reactor, read_timeout=read_timeout,
+                                        idle_timeout=idle_timeout,
+                                        max_connections=max_connections,
+                                        max_inflight=max_inflight)
+        self.rcvbuf = rcvbuf
+        self.reuseport = reuseport
+        self.backlog = backlog
+        self.name = f"{scheme}://{sockets.display(host, port)}"
+        self._udp_port: Any = None
+        self._tcp_port: Any = None
+
+    @property
+    def router(self) -> ZoneRouter:
+        return self.handler.router
+
+    @router.setter
+    def router(self, router: ZoneRouter) -> None:
+        """Swap the zones served (a reload); queries in flight finish with the old chain."""
+        self.handler.router = router
+
+    def startService(self) -> None:  # noqa: N802 - Twisted's name
+        pair = sockets.bind_pair(self.host, self.port, reuseport=self.reuseport,
+                                 rcvbuf=self.rcvbuf, backlog=self.backlog)
+        try:
+            server = (pair.host, pair.port)
+            self._udp_port = self.reactor.adoptDatagramPort(
+                pair.udp.fileno(), pair.family, DNSDatagramProtocol(self.handler, server),
+                maxPacketSize=MAX_DATAGRAM)
+            self._tcp_port = self.reactor.adoptStreamPort(pair.tcp.fileno(), pair.family,
+                                                          self.factory)
+        except BaseException:
+            if self._udp_port is not None:
+                self._udp_port.stopListening()
+                self._udp_port = None
+            raise
+        finally:
+            pair.close()  # the reactor holds its own duplicates of the descriptors
+        self.port = pair.port
+        super().startService()
+        log.info("listening on {name} (udp and tcp, port {port})", name=self.name,
+                 port=self.port)
+
+    def stopService(self) -> defer.Deferred:  # noqa: N802
+        super().stopService()
+        waits = []
+        for port in (self._udp_port, self._tcp_port):
+            if port is not None:
+                waits.append(defer.maybeDeferred(port.stopListening))
+        self._udp_port = self._tcp_port = None
+        waits.append(self.factory.close_all())
+        return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: None)

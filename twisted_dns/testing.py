@@ -1,0 +1,75 @@
+"""Helpers for tests, ours and plugin authors': serve a Corefile on loopback and query it.
+
+    server = yield start_server(". { whoami }")
+    reply = yield server.query("example.org", "A", proto="tcp")
+    yield server.stop()
+
+Blocks without a port listen on one OS-chosen port (the same number for UDP and TCP).
+Queries use dnspython in a thread, as a real client would, so the server in this reactor keeps
+serving while the client waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dns.message
+import dns.query
+from twisted.internet import defer, threads
+
+from twisted_dns.registry import Registry
+from twisted_dns.server import instance
+
+_registry: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The installed plugins, discovered once per process."""
+    global _registry
+    if _registry is None:
+        _registry = Registry.discover()
+    return _registry
+
+
+class RunningServer:
+    """A started :class:`~twisted_dns.server.instance.DNSService` and a client for it."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, service: instance.DNSService) -> None:
+        self.service = service
+        self.setup = service.setup
+
+    @property
+    def port(self) -> int:
+        """The port of the first listener (the one most tests have)."""
+        return next(iter(self.service.listeners.values())).port
+
+    def query(self, name: str, rdtype: str | int = "A", rdclass: str | int = "IN",
+              proto: str = "udp", port: int | None = None, timeout: float = 5.0,
+              **make_query_kwargs: Any) -> defer.Deferred:
+        """Ask the server, over ``proto``, from a thread; fires with the reply Message."""
+        query = dns.message.make_query(name, rdtype, rdclass, **make_query_kwargs)
+        return self.send(query, proto=proto, port=port, timeout=timeout)
+
+    def send(self, query: dns.message.Message, proto: str = "udp", port: int | None = None,
+             timeout: float = 5.0) -> defer.Deferred:
+        """Send a prepared Message; fires with the reply Message."""
+        send = dns.query.tcp if proto == "tcp" else dns.query.udp
+        return threads.deferToThread(send, query, self.host, timeout=timeout,
+                                     port=port or self.port)
+
+    def stop(self) -> defer.Deferred:
+        return defer.maybeDeferred(self.service.stopService)
+
+
+def start_server(corefile: str, *, registry: Registry | None = None, reactor: Any = None,
+                 environ: Mapping[str, str] | None = None,
+                 filename: str = "Corefile") -> defer.Deferred:
+    """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer."""
+    setup = instance.load(corefile, filename, registry or default_registry(), default_port=0,
+                          reactor=reactor, environ=environ)
+    service = instance.DNSService(setup)
+    service.startService()
+    return service.started.addCallback(lambda _: RunningServer(service))
