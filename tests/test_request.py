@@ -69,7 +69,8 @@ class HeaderAndQuestionTests(unittest.TestCase):
 
     def test_name_too_long(self) -> None:
         labels = b"\x3f" + b"a" * 63
-        wire = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + labels * 4 + b"\x00" + b"\x00\x01" * 2
+        header = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0)
+        wire = header + labels * 4 + b"\x00" + b"\x00\x01" * 2
         with self.assertRaises(FormError) as caught:
             parse(wire)
         self.assertEqual(caught.exception.id, 7)

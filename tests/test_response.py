@@ -8,7 +8,7 @@ import dns.message
 import dns.rcode
 import dns.rrset
 from twisted.internet.error import MessageLengthError
-from twisted.test.proto_helpers import StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
 from twisted_dns.interfaces import IResponseWriter

@@ -66,10 +66,15 @@ class RunningServer:
 
 def start_server(corefile: str, *, registry: Registry | None = None, reactor: Any = None,
                  environ: Mapping[str, str] | None = None,
-                 filename: str = "Corefile") -> defer.Deferred:
-    """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer."""
+                 filename: str = "Corefile",
+                 listener_options: Mapping[str, Any] | None = None) -> defer.Deferred:
+    """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer.
+
+    ``listener_options`` go to every :class:`~twisted_dns.server.listener.Listener`
+    (``idle_timeout``, ``max_connections``, ...).
+    """
     setup = instance.load(corefile, filename, registry or default_registry(), default_port=0,
                           reactor=reactor, environ=environ)
-    service = instance.DNSService(setup)
+    service = instance.DNSService(setup, listener_options)
     service.startService()
     return service.started.addCallback(lambda _: RunningServer(service))

@@ -16,9 +16,9 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
+from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.plugins.errors.errors import ErrorHandler, Pattern
 from twisted_dns.plugins.errors.setup import setup
-from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.registry import GROUP, Registry
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import default_registry, start_server
@@ -45,11 +45,11 @@ def lines(events: list[dict]) -> list[tuple[str, str]]:
     return [(event["log_level"].name, formatEvent(event)) for event in events]
 
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     rcode = REFUSED
 
 
@@ -172,7 +172,7 @@ class HandlerTests(unittest.TestCase):
         return handler
 
     def test_exception(self) -> None:
-        rcode, writer = self.serve(self.handler(Failing(Boom("read udp: i/o timeout"))),
+        rcode, writer = self.serve(self.handler(Failing(BoomError("read udp: i/o timeout"))),
                                    "Example.org", "AAAA")
         self.assertEqual((rcode, writer.sent), (SERVFAIL, []))
         self.assertEqual(lines(self.events), [
@@ -180,24 +180,25 @@ class HandlerTests(unittest.TestCase):
         self.assertNotIn("log_failure", self.events[0])
 
     def test_failed_deferred(self) -> None:
-        result, _ = self.serve(self.handler(Failing(Boom("no upstream"), deferred=True)))
+        result, _ = self.serve(self.handler(Failing(BoomError("no upstream"), deferred=True)))
         self.assertEqual(self.successResultOf(result), SERVFAIL)
         self.assertEqual(lines(self.events),
                          [("error", "plugin/errors: 2 example.org. A: no upstream")])
 
     def test_exception_rcode(self) -> None:
-        rcode, _ = self.serve(self.handler(Failing(Refused("not here"))))
+        rcode, _ = self.serve(self.handler(Failing(RefusedError("not here"))))
         self.assertEqual(rcode, REFUSED)
         self.assertEqual(lines(self.events), [("error", "plugin/errors: 5 example.org. A: "
                                                         "not here")])
 
     def test_empty_message(self) -> None:
-        self.serve(self.handler(Failing(Boom())))
-        self.assertEqual(lines(self.events), [("error", "plugin/errors: 2 example.org. A: Boom")])
+        self.serve(self.handler(Failing(BoomError())))
+        self.assertEqual(lines(self.events),
+                         [("error", "plugin/errors: 2 example.org. A: BoomError")])
 
     def test_written_then_failed(self) -> None:
         """A reply already went out: the server must not write a second one."""
-        rcode, writer = self.serve(self.handler(Failing(Boom("late"), write=True)))
+        rcode, writer = self.serve(self.handler(Failing(BoomError("late"), write=True)))
         self.assertEqual((rcode, len(writer.sent)), (0, 1))
         self.assertEqual(len(self.events), 1)
 
@@ -213,12 +214,12 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual(self.serve(self.handler(None))[0], SERVFAIL)
 
     def test_stacktrace(self) -> None:
-        self.serve(self.handler(Failing(Boom("kaboom")), stacktrace=True))
+        self.serve(self.handler(Failing(BoomError("kaboom")), stacktrace=True))
         [event] = self.events
         self.assertEqual(event["log_level"], LogLevel.error)
         self.assertEqual(formatEvent(event), "plugin/errors: 2 example.org. A: kaboom")
-        self.assertIsInstance(event["log_failure"].value, Boom)
-        self.flushLoggedErrors(Boom)
+        self.assertIsInstance(event["log_failure"].value, BoomError)
+        self.flushLoggedErrors(BoomError)
 
     def pattern(self, period: str, regexp: str, level: LogLevel = LogLevel.error,
                 show_first: bool = False) -> Pattern:
@@ -227,7 +228,7 @@ class HandlerTests(unittest.TestCase):
         return Pattern(parse_duration(period), re.compile(regexp), level, show_first)
 
     def test_consolidate(self) -> None:
-        handler = self.handler(Failing(Boom("no next plugin found")),
+        handler = self.handler(Failing(BoomError("no next plugin found")),
                                self.pattern("2s", "^no next", LogLevel.warn))
         for _ in range(3):
             self.assertEqual(self.serve(handler)[0], SERVFAIL)
@@ -246,21 +247,21 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual(len(self.events), 2)
 
     def test_consolidate_prints_go_durations(self) -> None:
-        handler = self.handler(Failing(Boom("x")), self.pattern("5m", "x"))
+        handler = self.handler(Failing(BoomError("x")), self.pattern("5m", "x"))
         self.serve(handler)
         self.clock.advance(300)
         self.assertEqual(lines(self.events),
                          [("error", "plugin/errors: 1 errors like 'x' occurred in last 5m0s")])
 
     def test_unmatched_errors_log_at_once(self) -> None:
-        handler = self.handler(Failing(Boom("something else")), self.pattern("2s", "^no next"))
+        handler = self.handler(Failing(BoomError("something else")), self.pattern("2s", "^no next"))
         self.serve(handler)
         self.assertEqual(lines(self.events),
                          [("error", "plugin/errors: 2 example.org. A: something else")])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_first_matching_pattern_counts(self) -> None:
-        failing = Failing(Boom("i/o timeout"))
+        failing = Failing(BoomError("i/o timeout"))
         handler = self.handler(failing, self.pattern("1s", "timeout$", LogLevel.info),
                                self.pattern("1s", "^i/o", LogLevel.warn))
         self.serve(handler)
@@ -270,7 +271,7 @@ class HandlerTests(unittest.TestCase):
             ("info", "plugin/errors: 2 errors like 'timeout$' occurred in last 1s")])
 
     def test_show_first(self) -> None:
-        handler = self.handler(Failing(Boom("read udp: i/o timeout")),
+        handler = self.handler(Failing(BoomError("read udp: i/o timeout")),
                                self.pattern("30s", "timeout$", LogLevel.warn, show_first=True))
         self.serve(handler)
         self.assertEqual(lines(self.events), [
@@ -282,7 +283,7 @@ class HandlerTests(unittest.TestCase):
             ("warn", "plugin/errors: 3 errors like 'timeout$' occurred in last 30s")])
 
     def test_show_first_alone_prints_no_summary(self) -> None:
-        handler = self.handler(Failing(Boom("timeout")),
+        handler = self.handler(Failing(BoomError("timeout")),
                                self.pattern("30s", "timeout$", show_first=True))
         self.serve(handler)
         self.clock.advance(30)
@@ -290,7 +291,7 @@ class HandlerTests(unittest.TestCase):
                          [("error", "plugin/errors: 2 example.org. A: timeout")])
 
     def test_stop_flushes(self) -> None:
-        handler = self.handler(Failing(Boom("timeout")), self.pattern("1m", "timeout"))
+        handler = self.handler(Failing(BoomError("timeout")), self.pattern("1m", "timeout"))
         self.serve(handler)
         self.serve(handler)
         handler.stop()
@@ -311,7 +312,7 @@ class HandlerTests(unittest.TestCase):
         config = BlockConfig(keys=[])
         configuration = Setup("Corefile", self.clock)
         setup(Controller("errors", block.directives["errors"], config, configuration))
-        config.factories.append(("failing", lambda _next: Failing(Boom("boom"))))
+        config.factories.append(("failing", lambda _next: Failing(BoomError("boom"))))
         config.build_chain()
         self.serve(config.chain)
         self.assertEqual(self.events, [])
@@ -325,15 +326,16 @@ def failing_setup(c: Any) -> None:
     """A test directive: a chain link that raises."""
     while c.next():
         pass
-    c.add_plugin(lambda _next: Failing(Boom("upstream exploded")))
+    c.add_plugin(lambda _next: Failing(BoomError("upstream exploded")))
 
 
 class ServerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_error_logged_and_answered(self):
         events = error_events(self)
-        entry_points = list(importlib.metadata.entry_points(group=GROUP)) + [
-            importlib.metadata.EntryPoint("failing", f"{__name__}:failing_setup", GROUP)]
+        entry_points = [*importlib.metadata.entry_points(group=GROUP),
+                        importlib.metadata.EntryPoint("failing", f"{__name__}:failing_setup",
+                                                      GROUP)]
         registry = Registry.discover(entry_points)
         server = yield start_server(". {\n    errors\n    failing\n}\n", registry=registry)
         self.addCleanup(server.stop)

@@ -18,6 +18,7 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
+from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.plugins.log.classify import (
     DELEGATION,
     DENIAL,
@@ -40,7 +41,6 @@ from twisted_dns.plugins.log.log import (
     Rule,
 )
 from twisted_dns.plugins.log.setup import parse, setup
-from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import default_registry, start_server
 
@@ -428,8 +428,8 @@ class ServerTests(unittest.TestCase):
         self.addCleanup(server.stop)
         reply = yield server.query("example.org", "A", proto="tcp")
         self.assertEqual(len(lines), 1)
-        self.assertRegex(lines[0], r'^127\.0\.0\.1:\d+ - %d "A IN example\.org\. tcp 29 false '
-                         r'65535" NOERROR qr,aa,rd \d+ [0-9.]+s$' % reply.id)
+        self.assertRegex(lines[0], rf'^127\.0\.0\.1:\d+ - {reply.id} "A IN example\.org\. tcp 29 '
+                                   r'false 65535" NOERROR qr,aa,rd \d+ [0-9.]+s$')
 
     @defer.inlineCallbacks
     def test_class_filter(self):

@@ -265,8 +265,9 @@ class ServerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_ready_flips(self):
         LOADING.ready = False
-        entry_points = list(importlib.metadata.entry_points(group=GROUP)) + [
-            importlib.metadata.EntryPoint("loading", f"{__name__}:loading_setup", GROUP)]
+        entry_points = [*importlib.metadata.entry_points(group=GROUP),
+                        importlib.metadata.EntryPoint("loading", f"{__name__}:loading_setup",
+                                                      GROUP)]
         server = yield start_server(
             ". {\n    ready 127.0.0.1:0\n    whoami\n    loading\n}\n"
             "example.org {\n    ready 127.0.0.1:0\n    whoami\n}\n",

@@ -15,12 +15,12 @@ from twisted.internet import defer, task
 from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial import unittest
 
+from tests.server import Plugin, block
 from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.response import CaptureWriter
 from twisted_dns.server.handler import QueryHandler
 from twisted_dns.server.routing import ZoneRouter
-from tests.server import Plugin, block
 
 CLIENT = ("127.0.0.1", 40000)
 SERVER = ("127.0.0.1", 53)

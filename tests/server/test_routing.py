@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
-from twisted_dns.server.routing import ZoneRouter, canonical_zone
 from tests.server import block
+from twisted_dns.server.routing import ZoneRouter, canonical_zone
 
 A, DS = 1, 43
 
