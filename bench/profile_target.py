@@ -118,27 +118,35 @@ def profile_pyspy(target: str, args: argparse.Namespace, tmp: Path) -> str:
 
 def profile_cprofile(target: str, args: argparse.Namespace, tmp: Path) -> str:
     out = tmp / "cprofile.out"
-    command = TARGETS[target].command(0)
-    script = command[1] if command[0] == sys.executable else command[0]
-    script = shutil.which(script) or script
-    wrap = [sys.executable, "-m", "cProfile", "-o", str(out), script]
-    queries = BENCH / "queries" / TARGETS[target].queries
+    original = TARGETS[target]
+    if original.twistd_pydns:
+        # twistd re-raises SIGTERM after shutdown, so ``python -m cProfile`` never gets to
+        # write; twistd's own profiler profiles the reactor's run and saves on the way out
+        def command(port: int) -> list[str]:
+            argv = original.command(port)
+            return [argv[0], f"--profile={out}", "--profiler=cprofile", "--savestats",
+                    *argv[1:]]
 
-    original = TARGETS[target].command
+        wrap: list[str] = []
+    else:
+        # a yardstick returns from reactor.run() on SIGTERM, and cProfile writes its file
+        def command(port: int) -> list[str]:
+            argv = original.command(port)
+            return argv[2:] if argv[0] == sys.executable else argv[1:]
 
-    def bare(port: int) -> list[str]:  # the argv without its interpreter or script launcher
-        argv = original(port)
-        return argv[2:] if argv[0] == sys.executable else argv[1:]
-
-    wrapped = dataclasses.replace(TARGETS[target], command=bare)
-    with serving(wrapped, args, tmp, wrap=wrap) as (_proc, port):
+        script = original.command(0)
+        script = script[1] if script[0] == sys.executable else script[0]
+        wrap = [sys.executable, "-m", "cProfile", "-o", str(out), shutil.which(script) or script]
+    queries = BENCH / "queries" / original.queries
+    with serving(dataclasses.replace(original, command=command), args, tmp,
+                 wrap=wrap) as (_proc, port):
         stats, _ = run_dnsperf(port, queries, args.duration, args, tmp / "load.dnsperf")
-    # stopped with SIGTERM: the reactor returns and cProfile writes its file
     deadline = time.monotonic() + 10
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     if not out.exists():
-        raise SystemExit(f"profile_target.py: {out} was not written; see {tmp}")
+        log = (tmp / f"{target}.log").read_text(errors="replace")[-2000:]
+        raise SystemExit(f"profile_target.py: the profiler wrote no statistics\n{log}")
     head = (f"{target}: cProfile for {args.duration:g} s; dnsperf: {stats['qps']:.0f} qps "
             f"under the profiler, {stats['lost_pct']:.3f} % lost")
     return head + "\n\n" + summarise_cprofile(out, stats["completed"], args.top)

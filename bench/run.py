@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -83,6 +84,13 @@ TARGETS: dict[str, Target] = {
             "example.org-A",
             lambda port: [sys.executable, str(BENCH / "yardsticks" / "udp_echo.py"),
                           str(port)],
+        ),
+        Target(
+            "echo-sendto",
+            "as echo, replies by socket.sendto, skipping transport.write (as pydns does)",
+            "example.org-A",
+            lambda port: [sys.executable, str(BENCH / "yardsticks" / "udp_echo.py"),
+                          str(port), "--sendto"],
         ),
     )
 }
@@ -301,11 +309,14 @@ def measure_once(target: Target, args: argparse.Namespace, workdir: Path, record
         raise RuntimeError(f"server exited with status {proc.returncode} under load\n"
                            f"{tail(workdir / f'{target.name}.log')}")
     stats["server_cpu_pct"] = 100.0 * (cpu1 - cpu0) / (t1 - t0)
+    # the rate per second of CPU the server actually got: what it would do on a core of its
+    # own, robust against other jobs taking turns on that CPU
+    stats["qps_per_cpu"] = (stats["completed"] / (cpu1 - cpu0)) if cpu1 > cpu0 else None
     if args.server_cpu is not None:
         # whatever else ran on the server's CPU meanwhile (other jobs, interrupts)
         stats["server_cpu_other_pct"] = max(0.0, 100.0 * ((busy1 - busy0) - (cpu1 - cpu0))
                                             / (t1 - t0))
-    stats["dnsperf_output"] = raw
+    stats["dnsperf_output"] = raw[raw.find("Statistics:"):].strip()  # the rest is banner
     record["runs"].append(stats)
 
 
@@ -316,6 +327,9 @@ def summarise(record: dict) -> None:
     ranked = sorted(record["runs"], key=lambda run: run["qps"])
     record["result"] = ranked[(len(ranked) - 1) // 2]
     record["qps_all"] = [round(run["qps"], 1) for run in record["runs"]]
+    per_cpu = [run["qps_per_cpu"] for run in record["runs"] if run.get("qps_per_cpu")]
+    if per_cpu:
+        record["qps_per_cpu"] = statistics.median(per_cpu)
     if len(ranked) > 1:
         record["qps_stdev"] = statistics.stdev(record["qps_all"])
 
@@ -350,7 +364,26 @@ def environment() -> dict:
         "dnspython": version("dnspython"),
         "twisted_dns": version("twisted-dns"),
         "dnsperf": match.group(1) if match else None,
+        **source_version(),
     }
+
+
+def source_version() -> dict:
+    """The commit the server code is at, whether it differs from it, and a digest of it."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "twisted_dns").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    info: dict = {"twisted_dns_source_sha256": digest.hexdigest()[:16]}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--",
+                                 "twisted_dns", "twisted_plugins"],
+                                capture_output=True, text=True, timeout=10)
+        if head.returncode == 0:
+            info["git_head"] = head.stdout.strip()
+            info["twisted_dns_modified"] = bool(status.stdout.strip())
+    return info
 
 
 def _ms(seconds: float | None) -> str:
@@ -362,8 +395,8 @@ def _pct(value: float | None) -> str:
 
 
 def table(records: Sequence[dict]) -> str:
-    head = ("target", "qps", "lost %", "avg ms", "max ms", "server cpu %", "other on its cpu %",
-            "dnsperf cpu %", "rcodes")
+    head = ("target", "qps", "qps/cpu-s", "lost %", "avg ms", "max ms", "srv cpu %",
+            "other %", "dnsperf cpu %", "rcodes")
     rows = [head]
     for rec in records:
         res = rec.get("result")
@@ -374,7 +407,9 @@ def table(records: Sequence[dict]) -> str:
         if "qps_stdev" in rec:
             qps += f" ±{rec['qps_stdev']:.0f}"
         rcodes = " ".join(f"{k}={v}" for k, v in res["rcodes"].items())
-        rows.append((rec["target"], qps, f"{res['lost_pct']:.3f}", _ms(res["avg_latency_s"]),
+        per_cpu = rec.get("qps_per_cpu")
+        rows.append((rec["target"], qps, "-" if per_cpu is None else f"{per_cpu:.0f}",
+                     f"{res['lost_pct']:.3f}", _ms(res["avg_latency_s"]),
                      _ms(res["max_latency_s"]), f"{res['server_cpu_pct']:.0f}",
                      _pct(res.get("server_cpu_other_pct")), f"{res['client_cpu_pct']:.0f}",
                      rcodes))
@@ -385,12 +420,19 @@ def table(records: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def ratio(records: Sequence[dict], numerator: str, denominator: str) -> float | None:
-    by_name = {rec["target"]: rec.get("result") for rec in records}
-    top, bottom = by_name.get(numerator), by_name.get(denominator)
-    if not top or not bottom or not bottom["qps"]:
+def ratio(records: Sequence[dict], numerator: str, denominator: str,
+          key: str = "qps") -> float | None:
+    """``key`` of one target over another's: "qps" (median runs) or "qps_per_cpu"."""
+    def value(name: str) -> float | None:
+        for rec in records:
+            if rec["target"] == name and "result" in rec:
+                return rec["result"]["qps"] if key == "qps" else rec.get(key)
         return None
-    return top["qps"] / bottom["qps"]
+
+    top, bottom = value(numerator), value(denominator)
+    if top is None or not bottom:
+        return None
+    return top / bottom
 
 
 def add_load_options(ap: argparse.ArgumentParser) -> None:
@@ -469,17 +511,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for record in records.values():
         summarise(record)
     records = list(records.values())
+    source = env.get("git_head", "no git") + (
+        " + uncommitted changes" if env.get("twisted_dns_modified") else "")
     print(f"\n{env['date']}  {env['nproc']} x {env['cpu_model']}  Python {env['python']}  "
-          f"Twisted {env['twisted']}  dnsperf {env['dnsperf']}")
+          f"Twisted {env['twisted']}  dnsperf {env['dnsperf']}\n"
+          f"twisted_dns at {source} (source digest {env['twisted_dns_source_sha256']})")
     print(f"dnsperf -c {args.clients} -q {args.outstanding} -l {args.duration:g} "
           f"(runs: {args.runs}, server CPU {args.server_cpu}, dnsperf CPU {args.client_cpu})\n")
     print(table(records))
     summary = {}
-    for num, den in (("whoami", "names"), ("whoami", "echo"), ("names", "echo")):
+    print()
+    for num, den in (("whoami", "names"), ("whoami", "echo"), ("whoami", "echo-sendto"),
+                     ("names", "echo")):
         value = ratio(records, num, den)
+        per_cpu = ratio(records, num, den, "qps_per_cpu")
         if value is not None:
-            summary[f"{num}/{den}"] = value
-            print(f"{num} / {den}: {value:.2f}x")
+            summary[f"{num}/{den}"] = {"qps": value, "qps_per_cpu": per_cpu}
+            print(f"{num} / {den}: {value:.2f}x qps"
+                  + ("" if per_cpu is None else f", {per_cpu:.2f}x qps per server CPU-second"))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}

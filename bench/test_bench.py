@@ -124,8 +124,9 @@ class ReportTests(unittest.TestCase):
     def records(self) -> list[dict]:
         stats = run.parse_dnsperf(DNSPERF_OUTPUT)
         stats.update(server_cpu_pct=99.0, server_cpu_other_pct=1.0, client_cpu_pct=40.0)
-        whoami = {"target": "whoami", "runs": [dict(stats, qps=q) for q in (30.0, 10.0, 20.0)]}
-        names = {"target": "names", "runs": [dict(stats, qps=10.0)]}
+        whoami = {"target": "whoami",
+                  "runs": [dict(stats, qps=q, qps_per_cpu=q * 2) for q in (30.0, 10.0, 20.0)]}
+        names = {"target": "names", "runs": [dict(stats, qps=10.0, qps_per_cpu=10.0)]}
         echo = {"target": "echo", "runs": [], "error": "server exited"}
         for record in (whoami, names, echo):
             run.summarise(record)
@@ -137,13 +138,15 @@ class ReportTests(unittest.TestCase):
         self.assertEqual(whoami["qps_all"], [30.0, 10.0, 20.0])
         self.assertNotIn("qps_stdev", names)
         self.assertNotIn("result", echo)
+        self.assertEqual(whoami["qps_per_cpu"], 40.0)
         self.assertEqual(run.ratio(records, "whoami", "names"), 2.0)
+        self.assertEqual(run.ratio(records, "whoami", "names", "qps_per_cpu"), 4.0)
         self.assertIsNone(run.ratio(records, "whoami", "echo"))
 
     def test_table(self) -> None:
         lines = run.table(self.records()).splitlines()
         self.assertEqual(len(lines), 5)
-        self.assertTrue(lines[2].startswith("whoami  20 ±10"))
+        self.assertEqual(lines[2].split()[:4], ["whoami", "20", "±10", "40"])
         self.assertIn("NOERROR=164000 SERVFAIL=400", lines[2])
         self.assertTrue(lines[4].startswith("echo") and "FAILED" in lines[4])
 

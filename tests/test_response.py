@@ -243,13 +243,13 @@ class TransportWriterTests(unittest.TestCase):
     def test_udp(self) -> None:
         transport = FakeUDPTransport()
         request = request_for()
-        UDPWriter(transport, request).write(wire.reply(request))
+        UDPWriter(transport.write, request).write(wire.reply(request))
         self.assertEqual(transport.datagrams, [(wire.reply(request), CLIENT)])
 
     def test_udp_send_errors_are_dropped(self) -> None:
         request = request_for()
         for error in (OSError(11, "EAGAIN"), MessageLengthError()):
-            writer = UDPWriter(FakeUDPTransport(error), request)
+            writer = UDPWriter(FakeUDPTransport(error).write, request)
             writer.write(wire.reply(request))
             self.assertTrue(writer.written)
 

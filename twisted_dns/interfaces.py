@@ -21,10 +21,10 @@ from zope.interface import Attribute, Interface
 class IPlugin(Interface):
     """A handler in a server block's plugin chain."""
 
-    def Name() -> str:  # noqa: N802 - CoreDNS's name, kept for plugin authors
+    def Name() -> str:
         """The plugin's directive name, used in logs and metrics."""
 
-    def ServeDNS(request, writer):  # noqa: N802, N805
+    def ServeDNS(request, writer):
         """Answer ``request`` through ``writer`` or hand it to the next plugin.
 
         ``request`` is a :class:`twisted_dns.request.Request`, ``writer`` provides
@@ -48,15 +48,15 @@ class IResponseWriter(Interface):
 class IReadiness(Interface):
     """A plugin the ``ready`` plugin asks before reporting the server ready."""
 
-    def Ready() -> bool:  # noqa: N802
+    def Ready() -> bool:
         """True once the plugin can serve (zones loaded, upstreams known, ...)."""
 
 
 class ILifecycle(Interface):
     """A plugin with work to do when the server starts or stops."""
 
-    def OnStartup():  # noqa: N802
+    def OnStartup():
         """Called once the listeners are up; may return a Deferred."""
 
-    def OnShutdown():  # noqa: N802
+    def OnShutdown():
         """Called before the process stops or a reload replaces this plugin."""

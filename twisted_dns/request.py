@@ -26,6 +26,8 @@ _OPTION = struct.Struct("!HH")
 
 TYPE_OPT = 41
 
+_new = object.__new__
+
 #: Label bytes dnspython prints as they are; everything else in a label is escaped.
 _PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
 _SPECIAL = frozenset(b'"().;\\@$')
@@ -124,7 +126,7 @@ class Request:
         n = len(wire)
         if n < 12:
             raise ShortPacket(f"{n} bytes is shorter than a DNS header")
-        self = cls.__new__(cls)
+        self = _new(cls)
         msg_id, flags, qd, an, ns, ar = _HEADER.unpack_from(wire)
         self.wire = wire
         self.id = msg_id
@@ -149,40 +151,41 @@ class Request:
         try:
             off = 12
             if qd:
-                labels = []
                 length = wire[12]
                 while length:
                     if length > 63:  # a compression pointer (nothing to point back to) or junk
                         raise FormError("bad label in question", msg_id, flags)
-                    start = off + 1
-                    off = start + length
-                    labels.append(wire[start:off])
+                    off += length + 1
                     length = wire[off]
-                off += 1
-                if off - 12 > 255:
+                off += 5
+                if off - 16 > 255:
                     raise FormError("question name longer than 255 bytes", msg_id, flags)
-                self.qtype, self.qclass = _QTAIL.unpack_from(wire, off)
-                off += 4
-                self.question_wire = wire[12:off]
-                if labels:
-                    text = b".".join(labels)
-                    if len(text.translate(None, _PLAIN)) == len(labels) - 1:
-                        qname = text.decode("ascii") + "."
-                    else:
-                        qname = _escaped_name(labels)
-                else:
-                    qname = "."
-                self.qname = qname
-                self.qname_lower = qname.lower()
+                self.qtype, self.qclass = _QTAIL.unpack_from(wire, off - 4)
+                self.question_wire = question = wire[12:off]
+                names = _NAMES.get(question)
+                if names is None:
+                    names = _names(question)
+                self.qname, self.qname_lower = names
                 for _ in range(qd - 1):
                     off = _skip_name(wire, off, msg_id, flags) + 4
             else:
                 self.qname = self.qname_lower = ""
                 self.qtype = self.qclass = 0
                 self.question_wire = b""
-            records = an + ns + ar
-            if records:
-                off = self._read_records(wire, off, an + ns, records)
+            if ar == 1 and not an and not ns and wire[off] == 0 and wire[off + 2] == TYPE_OPT \
+                    and wire[off + 1] == 0:
+                # the common case, a lone OPT record: read it in place
+                _, payload, ttl, rdlen = _RR_FIXED.unpack_from(wire, off + 1)
+                self.edns = True
+                self.edns_payload = payload
+                self.edns_version = (ttl >> 16) & 0xFF
+                self.do = ttl & 0x8000 != 0
+                off += 11
+                if rdlen:
+                    self._opt_span = (off, off + rdlen)
+                    off += rdlen
+            elif an or ns or ar:
+                off = self._read_records(wire, off, an + ns, an + ns + ar)
             if off > n:
                 raise FormError("message ends inside a record", msg_id, flags)
         except (IndexError, struct.error):
@@ -302,6 +305,36 @@ class Request:
     def __repr__(self) -> str:
         return (f"<Request id={self.id} {self.qname} type={self.qtype} class={self.qclass}"
                 f" {self.proto} from {self.client_host}:{self.client_port}>")
+
+
+#: question (wire) -> (qname, qname_lower): most traffic asks the same few names
+_NAMES: dict[bytes, tuple[str, str]] = {}
+_NAMES_MAX = 4096
+
+
+def _names(question: bytes) -> tuple[str, str]:
+    """The text forms of a question's name (checked well-formed by the caller), cached."""
+    labels = []
+    off = 0
+    length = question[0]
+    while length:
+        start = off + 1
+        off = start + length
+        labels.append(question[start:off])
+        length = question[off]
+    if labels:
+        text = b".".join(labels)
+        if len(text.translate(None, _PLAIN)) == len(labels) - 1:
+            qname = text.decode("ascii") + "."
+        else:
+            qname = _escaped_name(labels)
+    else:
+        qname = "."
+    names = (qname, qname.lower())
+    if len(_NAMES) >= _NAMES_MAX:
+        _NAMES.clear()
+    _NAMES[question] = names
+    return names
 
 
 def _skip_name(wire: bytes, off: int, msg_id: int, flags: int) -> int:

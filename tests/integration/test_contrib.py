@@ -38,7 +38,7 @@ class EchoNameTests(unittest.TestCase):
             # Corefile order: whoami's answer is an A record in the additional section
             other = yield server.query("example.org", "A", proto=proto)
             self.assertEqual(other.answer, [])
-            self.assertEqual([r.rdtype for r in other.additional][0], dns.rdatatype.A)
+            self.assertEqual(other.additional[0].rdtype, dns.rdatatype.A)
 
     @defer.inlineCallbacks
     def test_end_of_chain_servfail(self):

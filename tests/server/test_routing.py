@@ -29,6 +29,13 @@ class RouteTests(unittest.TestCase):
         self.assertEqual(self.router.route("example.org.", A), ("example.org.", self.example))
         self.assertEqual(self.router.route("other.org.", A), ("org.", self.org))
 
+    def test_zones_of_equal_length(self) -> None:
+        net = block()
+        router = ZoneRouter([("example.org.", self.example), ("example.net.", net)])
+        self.assertEqual(router.route("a.b.c.example.net.", A), ("example.net.", net))
+        self.assertEqual(router.route("example.org.", A), ("example.org.", self.example))
+        self.assertIsNone(router.route("org.", A))
+
     def test_label_boundaries(self) -> None:
         self.assertEqual(self.router.route("notexample.org.", A), ("org.", self.org))
 

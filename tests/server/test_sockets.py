@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 
 from twisted.trial import unittest
@@ -23,15 +24,29 @@ class BindPairTests(unittest.TestCase):
         self.assertEqual(pair.family, socket.AF_INET)
 
     def test_port_zero_retries_when_udp_number_taken(self) -> None:
-        # occupy the UDP side of the numbers the kernel is about to hand out for TCP
-        taken = []
-        for _ in range(20):
-            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            probe.bind(("127.0.0.1", 0))
-            taken.append(probe)
-        self.addCleanup(lambda: [s.close() for s in taken])
+        real, calls = sockets._bind, []
+
+        def taken_once(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 1:
+                raise OSError(errno.EADDRINUSE, "Address already in use")
+            return real(*args, **kwargs)
+
+        self.patch(sockets, "_bind", taken_once)
         pair = self.bind("127.0.0.1")
-        self.assertNotIn(pair.port, [s.getsockname()[1] for s in taken])
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(pair.udp.getsockname()[1], pair.port)
+
+    def test_fixed_port_in_use_is_not_retried(self) -> None:
+        calls = []
+
+        def taken(*args, **kwargs):
+            calls.append(args)
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+
+        self.patch(sockets, "_bind", taken)
+        self.assertRaises(sockets.ListenError, sockets.bind_pair, "127.0.0.1", 5300)
+        self.assertEqual(len(calls), 1)
 
     def test_wildcard_is_dual_stack(self) -> None:
         pair = self.bind("")
@@ -50,21 +65,20 @@ class BindPairTests(unittest.TestCase):
     def test_reuseport_on_fixed_port(self) -> None:
         if not hasattr(socket, "SO_REUSEPORT"):
             raise unittest.SkipTest("no SO_REUSEPORT")
-        port = self.bind("127.0.0.1").port
-        self.flushLoggedErrors()
-        first = None
-        for pair in list(self._cleanups):
-            del pair
-        first = sockets.bind_pair("127.0.0.1", 0)
-        self.addCleanup(first.close)
-        # a fixed port: two listeners may share it (several processes on one port)
-        fixed = first.port
-        first.close()
+        probe = sockets.bind_pair("127.0.0.1", 0)
+        fixed = probe.port
+        probe.close()
+        # several processes (or sockets) may serve one fixed port
         one = self.bind("127.0.0.1", fixed)
         two = self.bind("127.0.0.1", fixed)
         self.assertEqual(one.udp.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT), 1)
-        self.assertEqual(two.port, fixed)
-        self.assertIsNotNone(port)
+        self.assertEqual((one.port, two.port), (fixed, fixed))
+
+    def test_no_reuseport_on_port_zero(self) -> None:
+        if not hasattr(socket, "SO_REUSEPORT"):
+            raise unittest.SkipTest("no SO_REUSEPORT")
+        pair = self.bind("127.0.0.1")
+        self.assertEqual(pair.udp.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT), 0)
 
     def test_in_use(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as blocker:

@@ -41,6 +41,8 @@ TYPE_OPT = 41
 
 _HEADER = struct.Struct("!HHHHHH")
 _RR_FIXED = struct.Struct("!HHIH")
+#: an OPT record: root owner, type, UDP size, extended rcode/version/flags, rdata length
+_OPT_FIXED = struct.Struct("!BHHIH")
 _SRV_FIXED = struct.Struct("!HHH")
 
 
@@ -52,7 +54,7 @@ def rr(name: bytes, rdtype: int, rdclass: int, ttl: int, rdata: bytes) -> bytes:
 def opt(udp_size: int, do: bool = False, ext_rcode: int = 0, options: bytes = b"") -> bytes:
     """An OPT pseudo-record (EDNS version 0); ``ext_rcode`` is the rcode's upper 8 bits."""
     ttl = (ext_rcode << 24) | (DO if do else 0)
-    return b"\x00" + _RR_FIXED.pack(TYPE_OPT, udp_size, ttl, len(options)) + options
+    return _OPT_FIXED.pack(0, TYPE_OPT, udp_size, ttl, len(options)) + options
 
 
 def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
@@ -70,14 +72,18 @@ def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
     if tc:
         flags |= TC
     qd = request.question_wire if question else b""
-    parts = [b"", qd, *answer, *authority, *additional]
     arcount = len(additional)
     if request.edns:
-        parts.append(opt(request.udp_size, request.do, rcode >> 4))
         arcount += 1
-    parts[0] = _HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),
-                            arcount)
-    return b"".join(parts)
+        tail = _OPT_FIXED.pack(0, TYPE_OPT, request.udp_size,
+                               ((rcode >> 4) << 24) | (DO if request.do else 0), 0)
+    else:
+        tail = b""
+    header = _HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),
+                          arcount)
+    if answer or authority or additional:
+        return b"".join((header, qd, *answer, *authority, *additional, tail))
+    return header + qd + tail
 
 
 def header_reply(msg_id: int, query_flags: int, rcode: int) -> bytes:

@@ -91,6 +91,7 @@ class Listener(service.Service):
         finally:
             pair.close()  # the reactor holds its own duplicates of the descriptors
         self.port = pair.port
+        self.name = f"{self.scheme}://{sockets.display(self.host, self.port)}"
         super().startService()
         log.info("listening on {name} (udp and tcp, port {port})", name=self.name,
                  port=self.port)

@@ -36,6 +36,7 @@ class ZoneRouter:
         for zone, block in entries:
             self.zones.setdefault(canonical_zone(zone), block)
         self._root = self.zones.get(".")
+        self._lengths = sorted({len(zone) for zone in self.zones if zone != "."}, reverse=True)
         #: True when a block on this listener uses a plugin that answers non-IN classes;
         #: CoreDNS decides this per server (listener), not per block.
         self.allow_chaos = any(
@@ -46,25 +47,21 @@ class ZoneRouter:
 
     def route(self, qname_lower: str, qtype: int) -> tuple[str, Any] | None:
         """The (zone, block) for a lower-cased absolute query name, or None."""
-        zones = self.zones
         if "\\" in qname_lower:
-            suffixes = _escaped_suffixes(qname_lower)
-        elif qtype != TYPE_DS:
-            # the fast path: one dict lookup per label
-            name = qname_lower
-            while True:
-                block = zones.get(name)
-                if block is not None:
-                    return name, block
-                dot = name.find(".")
-                if dot < 0 or dot == len(name) - 1:
-                    break
-                name = name[dot + 1:]
-            return (".", self._root) if self._root is not None else None
-        else:
-            suffixes = _plain_suffixes(qname_lower)
+            return self._route_escaped(qname_lower, qtype)
+        # Only suffixes as long as some zone can match: one dict lookup per distinct zone
+        # length (usually one or two), however deep the name. Longest first, so for DS the
+        # last match is the parent-most.
+        zones = self.zones
+        n = len(qname_lower)
         found = None
-        for name in suffixes:
+        for length in self._lengths:
+            if length == n:
+                name = qname_lower
+            elif length < n and qname_lower[n - length - 1] == ".":
+                name = qname_lower[n - length:]
+            else:
+                continue
             block = zones.get(name)
             if block is not None:
                 if qtype != TYPE_DS:
@@ -74,16 +71,18 @@ class ZoneRouter:
             return found
         return (".", self._root) if self._root is not None else None
 
-
-def _plain_suffixes(name: str) -> list[str]:
-    """``a.b.`` -> ``["a.b.", "b."]`` (the root is left to the fallback)."""
-    out = [name]
-    dot = name.find(".")
-    while 0 <= dot < len(name) - 1:
-        name = name[dot + 1:]
-        out.append(name)
-        dot = name.find(".")
-    return out
+    def _route_escaped(self, qname_lower: str, qtype: int) -> tuple[str, Any] | None:
+        """The same walk for names with escapes, where a dot may be inside a label."""
+        found = None
+        for name in _escaped_suffixes(qname_lower):
+            block = self.zones.get(name)
+            if block is not None:
+                if qtype != TYPE_DS:
+                    return name, block
+                found = (name, block)
+        if found is not None:
+            return found
+        return (".", self._root) if self._root is not None else None
 
 
 def _escaped_suffixes(name: str) -> list[str]:

@@ -27,8 +27,11 @@ class DNSDatagramProtocol(DatagramProtocol):
         self._make_writer: Any = None
 
     def startProtocol(self) -> None:  # noqa: N802 - Twisted's name
-        # one C-level partial per port instead of a closure per datagram
-        self._make_writer = partial(UDPWriter, self.transport)
+        # Replies go straight to the socket's sendto (see UDPWriter); a transport without a
+        # socket (tests) is written to. One C-level partial per port, not a closure per query.
+        sock = getattr(self.transport, "socket", None)
+        send = sock.sendto if sock is not None else self.transport.write
+        self._make_writer = partial(UDPWriter, send)
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:  # noqa: N802
         try:

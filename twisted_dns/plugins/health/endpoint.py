@@ -68,7 +68,7 @@ def port_number(port: str) -> int:
 class _Path(resource.Resource):
     """Answers every method on exactly one path (Go's ``mux.HandleFunc("/health", ...)``)."""
 
-    isLeaf = True  # noqa: N815 - Twisted's name
+    isLeaf = True
 
     def __init__(self, answer: Callable[[], Answer]) -> None:
         super().__init__()
@@ -82,7 +82,7 @@ class _Path(resource.Resource):
 
 
 class _NotFound(resource.Resource):
-    isLeaf = True  # noqa: N815 - Twisted's name
+    isLeaf = True
 
     def render(self, request: Any) -> bytes:
         request.setResponseCode(404)
