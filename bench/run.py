@@ -1,4 +1,4 @@
-"""Benchmark driver: dnsperf against pydns and two Twisted yardsticks.
+"""Benchmark driver: dnsperf against pydns and three Twisted yardsticks.
 
     python bench/run.py [--duration SECONDS] [--only NAME ...] [--clients N]
                         [--outstanding Q] [--runs N] [--json PATH]
@@ -395,7 +395,7 @@ def _pct(value: float | None) -> str:
 
 
 def table(records: Sequence[dict]) -> str:
-    head = ("target", "qps", "qps/cpu-s", "lost %", "avg ms", "max ms", "srv cpu %",
+    head = ("target", "qps", "min-max", "qps/cpu-s", "lost %", "avg ms", "max ms", "srv cpu %",
             "other %", "dnsperf cpu %", "rcodes")
     rows = [head]
     for rec in records:
@@ -404,11 +404,10 @@ def table(records: Sequence[dict]) -> str:
             rows.append((rec["target"], "FAILED", *[""] * (len(head) - 2)))
             continue
         qps = f"{res['qps']:.0f}"
-        if "qps_stdev" in rec:
-            qps += f" ±{rec['qps_stdev']:.0f}"
+        spread = f"{min(rec['qps_all']):.0f}-{max(rec['qps_all']):.0f}"
         rcodes = " ".join(f"{k}={v}" for k, v in res["rcodes"].items())
         per_cpu = rec.get("qps_per_cpu")
-        rows.append((rec["target"], qps, "-" if per_cpu is None else f"{per_cpu:.0f}",
+        rows.append((rec["target"], qps, spread, "-" if per_cpu is None else f"{per_cpu:.0f}",
                      f"{res['lost_pct']:.3f}", _ms(res["avg_latency_s"]),
                      _ms(res["max_latency_s"]), f"{res['server_cpu_pct']:.0f}",
                      _pct(res.get("server_cpu_other_pct")), f"{res['client_cpu_pct']:.0f}",
@@ -531,7 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   + ("" if per_cpu is None else f", {per_cpu:.2f}x qps per server CPU-second"))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                    if not k.startswith("_")}
         payload = {"environment": env, "settings": settings, "targets": records,
                    "ratios": summary}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")

@@ -146,7 +146,7 @@ class ReportTests(unittest.TestCase):
     def test_table(self) -> None:
         lines = run.table(self.records()).splitlines()
         self.assertEqual(len(lines), 5)
-        self.assertEqual(lines[2].split()[:4], ["whoami", "20", "±10", "40"])
+        self.assertEqual(lines[2].split()[:4], ["whoami", "20", "10-30", "40"])
         self.assertIn("NOERROR=164000 SERVFAIL=400", lines[2])
         self.assertTrue(lines[4].startswith("echo") and "FAILED" in lines[4])
 
