@@ -97,6 +97,20 @@ class CommandLineTests(unittest.TestCase):
         names = list(lines)
         self.assertLess(names.index("log"), names.index("whoami"))
 
+    def test_plugin_cfg_replaces_the_order(self) -> None:
+        order = self.write("# my order\nwhoami\nlog\n", name="plugin.cfg")
+        result = run_twistd("pydns", "--plugin-cfg", order, "--plugins")
+        self.assertEqual(result.returncode, 0)
+        names = [line.split()[1] for line in result.stdout.splitlines() if line.strip()]
+        self.assertLess(names.index("whoami"), names.index("log"))
+
+    def test_bad_plugin_cfg(self) -> None:
+        order = self.write("whoami\nno such:name\n", name="plugin.cfg")
+        result = run_twistd("pydns", "--plugin-cfg", order, "--validate")
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith(f"pydns: {order}:2: "), result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
     def test_local_corefile_used_without_c(self) -> None:
         path = self.write("example.org {\n    bogus\n}\n")
         result = run_twistd("pydns", "--validate", cwd=os.path.dirname(path))

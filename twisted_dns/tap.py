@@ -64,7 +64,10 @@ def makeService(options: Options) -> instance.DNSService:  # noqa: N802 - twistd
     except ConfigError as exc:
         _fail(str(exc))
     if options["plugins"]:
-        print(format_plugins(registry))
+        try:
+            print(format_plugins(registry), flush=True)
+        except BrokenPipeError:  # `twistd pydns --plugins | head`
+            sys.stdout = None
         raise SystemExit(0)
     try:
         text, filename = options.corefile()
