@@ -1,0 +1,1 @@
+"""*cache*: a frontend cache of whole replies, kept and replayed as wire bytes."""

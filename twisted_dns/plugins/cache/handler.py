@@ -1,0 +1,340 @@
+"""The *cache* handler: CoreDNS's ``plugin/cache`` (``handler.go``, ``cache.go``) on wire bytes.
+
+A query is looked up by (lower-case name, type, class, DO, CD) in the denial store, then the
+success store. A hit is written from the entry's bytes (see :mod:`.storage`) and may start a
+background refresh (prefetch, or an expired entry served stale). A miss goes down the chain
+through a :class:`CacheWriter`, which walks the reply once (:mod:`.walker`), stores it when
+CoreDNS would, and sends the client the reply with its TTLs set to the cached duration.
+
+Time is the reactor's (``IReactorTime.seconds``); background refreshes run from
+``callLater(0)``, after the hit has been answered.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.message
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_dns.interfaces import IPlugin, IResponseWriter
+from twisted_dns.pkg import wire
+from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
+from twisted_dns.pkg.zones import match
+from twisted_dns.plugins.cache import walker
+from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS, Entry, Store, effective_capacity
+
+NAME = "cache"
+log = Logger(namespace=NAME)
+
+NOERROR = 0
+NXDOMAIN = 3
+_OPCODE = 0x7800
+
+#: CoreDNS's dnsutil.MinimalDefaultTTL and MaximumDefaulTTL
+MIN_TTL = 5
+MAX_TTL = 3600
+MAX_NTTL = MAX_TTL // 2
+DEFAULT_CAPACITY = 10000
+
+_SUCCESS_TYPES = frozenset((walker.NOERROR, walker.DELEGATION))
+_DENIAL_TYPES = frozenset((walker.NAMEERROR, walker.NODATA))
+_UNCACHED_TYPES = frozenset((walker.OTHERERROR, walker.META, walker.UPDATE))
+
+
+@dataclass
+class Config:
+    """The directive's settings (durations in seconds), CoreDNS's defaults."""
+
+    zones: list[str] = field(default_factory=lambda: ["."])
+    success_capacity: int = DEFAULT_CAPACITY
+    success_ttl: int = MAX_TTL
+    success_min_ttl: int = MIN_TTL
+    denial_capacity: int = DEFAULT_CAPACITY
+    denial_ttl: int = MAX_NTTL
+    denial_min_ttl: int = MIN_TTL
+    servfail_ttl: float = MIN_TTL
+    prefetch: int = 0
+    prefetch_window: float = 60.0
+    prefetch_percentage: int = 10
+    #: serve expired entries this long after expiry (0: never)
+    stale_up_to: float = 0.0
+    verify_stale: bool = False
+    #: zones where success / denial replies are not cached (``disable``)
+    success_except: list[str] = field(default_factory=list)
+    denial_except: list[str] = field(default_factory=list)
+    keepttl: bool = False
+
+
+def _rcode_of(reply: Any) -> int:
+    if isinstance(reply, dns.message.Message):
+        return int(reply.rcode())
+    return reply[3] & 0xF
+
+
+def _clamp(ttl: int, low: int, high: int) -> int:
+    return high if ttl > high else low if ttl < low else ttl
+
+
+@implementer(IPlugin)
+class Cache:
+    """The cache link of a chain; its counters are CoreDNS's ``coredns_cache_*`` metrics."""
+
+    def __init__(self, next_plugin: Any, config: Config, reactor: Any) -> None:
+        self.next = next_plugin
+        self.config = config
+        self._reactor = reactor
+        self._seconds = reactor.seconds
+        # None for ".": every name is ours, skip the zone match on the hot path
+        self._zones = None if "." in config.zones else list(config.zones)
+        self.pcache = Store(SUCCESS, effective_capacity(config.success_capacity))
+        self.ncache = Store(DENIAL, effective_capacity(config.denial_capacity))
+        self._successes = self.pcache.items
+        self._denials = self.ncache.items
+        self._stale_up_to = config.stale_up_to
+        self._prefetch = config.prefetch
+        self._keepttl = config.keepttl
+        self.requests = 0
+        self.misses = 0
+        self.prefetches = 0
+        self.drops = 0
+        self.served_stale = 0
+
+    def Name(self) -> str:  # noqa: N802 - the IPlugin contract
+        return NAME
+
+    def ServeDNS(self, request, writer):  # noqa: N802 - the IPlugin contract
+        if request.flags & _OPCODE or (
+                self._zones is not None and match(self._zones, request.qname_lower) is None):
+            return next_or_failure(NAME, self.next, request, writer)
+        now = self._seconds()
+        key = (request.qname_lower, request.qtype, request.qclass, request.do,
+               request.flags & wire.CD)
+        self.requests += 1
+        # the lookup, inlined (the hot path): the denial store first, then success, as CoreDNS
+        entry = self._denials.get(key)
+        if entry is not None:
+            ttl = entry.orig_ttl - int(now - entry.stored)
+            if ttl > 0 or (self._stale_up_to and -ttl < self._stale_up_to):
+                self._denials.move_to_end(key)
+                self.ncache.hits += 1
+            else:
+                entry = None
+        if entry is None:
+            entry = self._successes.get(key)
+            if entry is not None:
+                ttl = entry.orig_ttl - int(now - entry.stored)
+                if ttl > 0 or (self._stale_up_to and -ttl < self._stale_up_to):
+                    self._successes.move_to_end(key)
+                    self.pcache.hits += 1
+                else:
+                    entry = None
+            if entry is None:
+                self.misses += 1
+                return next_or_failure(NAME, self.next, request,
+                                       CacheWriter(self, request, writer, key))
+        if ttl < 0:
+            if self.config.verify_stale:
+                return self._verify(request, writer, key, entry)
+            self.served_stale += 1
+            self._refresh_later(request, key, entry, now)
+            ttl = 0
+        elif self._prefetch and self._should_prefetch(entry, ttl, now):
+            self._refresh_later(request, key, entry, now)
+        writer.write(entry.reply(request, entry.orig_ttl if self._keepttl else ttl))
+        return NOERROR
+
+    def _should_prefetch(self, entry: Entry, ttl: int, now: float) -> bool:
+        config = self.config
+        hits = entry.hit(config.prefetch_window, now)
+        threshold = math.ceil(config.prefetch_percentage / 100 * entry.orig_ttl)
+        return hits >= self._prefetch and ttl <= threshold
+
+    # Stale entries.
+
+    def _verify(self, request, writer, key: tuple, entry: Entry):
+        """``serve_stale ... verify``: ask the chain first; the stale entry only if that fails."""
+        verifier = CacheWriter(self, request, writer, key, verify=True)
+
+        def answered(rcode: int) -> int:
+            if verifier.refreshed:
+                return rcode
+            self.served_stale += 1
+            writer.write(entry.reply(request, entry.orig_ttl if self._keepttl else 0))
+            return NOERROR
+
+        try:
+            result = next_or_failure(NAME, self.next, request, verifier)
+        except Exception:
+            log.failure("plugin/cache: verifying a stale entry for {qname} failed",
+                        qname=request.qname)
+            return answered(SERVFAIL)
+        if isinstance(result, int):
+            return answered(result)
+        return as_deferred(result).addErrback(self._refresh_failed, request).addCallback(
+            answered)
+
+    # Background refreshes (prefetch and serve_stale's immediate mode).
+
+    def _refresh_later(self, request, key: tuple, entry: Entry, now: float) -> None:
+        if entry.refreshing:
+            return
+        entry.refreshing = True
+        # CoreDNS asks as if over TCP, so the refreshed reply is not cut to a UDP size
+        detached = copy.copy(request)
+        detached.proto = "tcp"
+        self._reactor.callLater(0, self._refresh, detached, key, entry, now)
+
+    def _refresh(self, request, key: tuple, entry: Entry, now: float) -> None:
+        self.prefetches += 1
+        try:
+            result = next_or_failure(NAME, self.next, request,
+                                     CacheWriter(self, request, None, key))
+        except Exception:
+            log.failure("plugin/cache: refreshing {qname} failed", qname=request.qname)
+            result = SERVFAIL
+        d = as_deferred(result)
+        d.addErrback(self._refresh_failed, request)
+        d.addCallback(self._refreshed, key, entry, now)
+
+    def _refresh_failed(self, failure, request) -> int:
+        log.failure("plugin/cache: refreshing {qname} failed", failure, qname=request.qname)
+        return SERVFAIL
+
+    def _refreshed(self, _rcode: int, key: tuple, entry: Entry, now: float) -> None:
+        entry.refreshing = False
+        # the new entry keeps the popularity the old one gathered (CoreDNS's Freq.Reset)
+        fresh = self.ncache.peek(key) or self.pcache.peek(key)
+        if fresh is not None and fresh is not entry:
+            fresh.freq_last = now
+            fresh.freq_hits = entry.freq_hits
+
+    # Inserting.
+
+    def admit(self, request, key: tuple, reply: Any) -> Entry | None:
+        """Store ``reply`` when CoreDNS would; the entry it makes, None if it is not cacheable.
+
+        The entry is returned even when ``disable`` keeps it out of the store, so the reply
+        to the client gets the same TTLs either way.
+        """
+        if isinstance(reply, dns.message.Message):
+            try:
+                data = reply.to_wire()
+            except Exception:
+                return None
+        else:
+            data = bytes(reply)
+        now = self._seconds()
+        try:
+            walked = walker.walk(data, now)
+        except walker.Unreadable:
+            return None
+        kind = walked.type
+        if walked.flags & (wire.TC | _OPCODE) or kind in _UNCACHED_TYPES:
+            return None
+        config = self.config
+        if kind in _DENIAL_TYPES:
+            ttl = _clamp(_message_ttl(walked), config.denial_min_ttl, config.denial_ttl)
+        elif kind == walker.SERVERERROR:
+            ttl = int(config.servfail_ttl)
+        else:
+            ttl = _clamp(_message_ttl(walked), config.success_min_ttl, config.success_ttl)
+        question = data[12:walked.question_end]
+        asked = request.question_wire
+        if question[-4:] != asked[-4:] or question[:-4].lower() != asked[:-4].lower():
+            if ttl > 0:
+                self.drops += 1
+            return None
+        entry = Entry(data, walked, SUCCESS if kind in _SUCCESS_TYPES else DENIAL, ttl, now)
+        if ttl > 0:
+            self._store(request.qname_lower, key, entry)
+        return entry
+
+    def _store(self, qname: str, key: tuple, entry: Entry) -> None:
+        if entry.kind == SUCCESS:
+            store, other, excepted = self.pcache, self.ncache, self.config.success_except
+        else:
+            store, other, excepted = self.ncache, self.pcache, self.config.denial_except
+        if excepted and match(excepted, qname) is not None:
+            return
+        store.add(key, entry)
+        # the other store's entry for this key is now outdated (and would be found first)
+        other.remove(key)
+
+    def metrics(self) -> dict[str, Any]:
+        """The counters under CoreDNS's metric names (by ``type`` where CoreDNS labels it)."""
+        stores = (self.pcache, self.ncache)
+        return {
+            "coredns_cache_entries": {s.kind: len(s) for s in stores},
+            "coredns_cache_hits_total": {s.kind: s.hits for s in stores},
+            "coredns_cache_misses_total": self.misses,
+            "coredns_cache_requests_total": self.requests,
+            "coredns_cache_prefetch_total": self.prefetches,
+            "coredns_cache_drops_total": self.drops,
+            "coredns_cache_served_stale_total": self.served_stale,
+            "coredns_cache_evictions_total": {s.kind: s.evictions for s in stores},
+        }
+
+
+def _message_ttl(walked: walker.Walked) -> int:
+    """CoreDNS's ``dnsutil.MinimalTTL``, with RFC 2308's SOA MINIMUM cap for denials."""
+    kind = walked.type
+    if walked.min_ttl is None or kind not in (walker.NOERROR, walker.NAMEERROR,
+                                                walker.NODATA):
+        return MIN_TTL
+    ttl = min(walked.min_ttl, MAX_TTL)
+    if kind in _DENIAL_TYPES and walked.soa_minimum is not None:
+        ttl = min(ttl, walked.soa_minimum)
+    return ttl
+
+
+@implementer(IResponseWriter)
+class CacheWriter:
+    """What the chain below a cache miss writes to (CoreDNS's cache ``ResponseWriter``).
+
+    Stores the reply and sends the client its cached form; with ``writer`` None (a prefetch
+    or a stale entry's refresh) it only stores. With ``verify`` (``serve_stale ... verify``)
+    only NOERROR and NXDOMAIN replies count: anything else is dropped and ``refreshed`` stays
+    False, so the stale entry is served instead.
+    """
+
+    __slots__ = ("cache", "key", "rcode", "refreshed", "request", "size", "verify", "writer",
+                 "written")
+
+    def __init__(self, cache: Cache, request, writer: Any, key: tuple,
+                 verify: bool = False) -> None:
+        self.cache = cache
+        self.request = request
+        self.writer = writer
+        self.key = key
+        self.verify = verify
+        self.refreshed = False
+        self.written = False
+        self.rcode: int | None = None
+        self.size = 0
+
+    def write(self, reply: bytes | dns.message.Message) -> None:
+        rcode = _rcode_of(reply)
+        if self.verify and rcode not in (NOERROR, NXDOMAIN):
+            return
+        self.refreshed = True
+        self.written = True
+        self.rcode = rcode
+        entry = self.cache.admit(self.request, self.key, reply)
+        writer = self.writer
+        if writer is None:
+            return
+        if entry is None:
+            writer.write(reply)
+        else:
+            # CoreDNS sends every record with the cached duration as its TTL
+            writer.write(entry.reply(self.request, entry.orig_ttl))
+        self.size = getattr(writer, "size", 0)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
