@@ -1,0 +1,1 @@
+"""*minimal*: positive replies carry only their answer section (CoreDNS's ``minimal``)."""

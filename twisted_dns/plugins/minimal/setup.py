@@ -1,0 +1,16 @@
+"""The ``minimal`` directive: no arguments, no block."""
+
+from __future__ import annotations
+
+from twisted_dns.controller import Controller
+from twisted_dns.plugins.minimal.minimal import Minimal
+
+
+def setup(c: Controller) -> None:
+    while c.next():
+        if c.next_arg():
+            raise c.arg_err()
+        if c.next_block():
+            raise c.err(f"unknown property '{c.val()}'")
+    reactor = c.setup.reactor
+    c.add_plugin(lambda next_: Minimal(next_, reactor))
