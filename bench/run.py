@@ -25,7 +25,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from twisted_dns.testing import free_port
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -118,19 +119,6 @@ def dropin_env(workdir: Path) -> dict[str, str] | None:
     return env
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (servers may listen on both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port found on 127.0.0.1")
 
 
 def pinned(cpu: int | None) -> Callable[[], None] | None:

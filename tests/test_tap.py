@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
 from twisted_dns import __version__, tap
+from twisted_dns.testing import free_port
 
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
 
@@ -24,18 +24,6 @@ def run_twistd(*args: str, cwd: str | None = None) -> subprocess.CompletedProces
     return subprocess.run([TWISTD, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 class DropinTests(unittest.TestCase):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterable, Mapping
 
@@ -30,6 +29,8 @@ import dns.exception
 import dns.message
 import dns.query
 from twisted.internet import defer, error, protocol, threads
+
+from twisted_dns.testing import free_port
 
 NAMED = "/usr/sbin/named"
 
@@ -39,19 +40,6 @@ def named_path() -> str | None:
     return shutil.which("named") or (NAMED if os.access(NAMED, os.X_OK) else None)
 
 
-def free_port() -> int:
-    """A loopback port free for both UDP and TCP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise OSError("no free loopback port")
 
 
 class _Output(protocol.ProcessProtocol):
