@@ -1,0 +1,1 @@
+"""*hosts*: A, AAAA and PTR answers from an ``/etc/hosts`` style file and inline entries."""

@@ -1,0 +1,1 @@
+"""*template*: answers built per query from Go templates matched by regular expressions."""
