@@ -8,6 +8,7 @@ import sys
 from twisted.python import usage
 
 from twisted_dns import __version__
+from twisted_dns import logging as json_logging
 from twisted_dns.errors import ConfigError
 from twisted_dns.registry import Registry, format_plugins
 from twisted_dns.server import instance
@@ -19,11 +20,19 @@ DEFAULT_COREFILE = """\
     log
 }
 """
+DEFAULT_NAME = "<default Corefile>"
+
+#: the environment variable giving ``--log-format``'s default
+LOG_FORMAT_ENV = "TWISTED_DNS_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
+JSON_OBSERVER = "twisted_dns.logging.json_observer"
 
 
 class Options(usage.Options):
-    synopsis = "[-c FILE] [-p PORT] [--plugin-cfg FILE] [--plugins] [--validate] [--version]"
-    longdesc = "Serve DNS as configured by a CoreDNS Corefile."
+    synopsis = ("[-c FILE] [-p PORT] [--plugin-cfg FILE] [--log-format text|json] [--plugins] "
+                "[--validate] [--version]")
+    longdesc = ("Serve DNS as configured by a CoreDNS Corefile. SIGUSR1 reloads the Corefile; "
+                "SIGTERM stops after the health plugin's lame duck period.")
     optFlags = [
         ["plugins", None, "List every available plugin with its distribution and position."],
         ["validate", None, "Parse and set up the configuration, print errors or OK, and exit."],
@@ -33,24 +42,57 @@ class Options(usage.Options):
         ["conf", "c", None, "The Corefile (default: ./Corefile, else a built-in whoami server)."],
         ["dns-port", "p", 53, "Default port for dns:// blocks that name none.", int],
         ["plugin-cfg", None, None, "A plugin order file replacing the packaged plugin.cfg."],
+        ["log-format", None, None,
+         f"text (twistd's) or json (one object per line); default ${LOG_FORMAT_ENV} or text."],
     ]
 
     def opt_version(self) -> None:
         print(f"twisted-dns {__version__}")
         sys.exit(0)
 
-    def corefile(self) -> tuple[str, str]:
-        """The configuration text and the name errors should point at."""
+    def postOptions(self) -> None:  # noqa: N802 - Twisted's name
+        if self["log-format"] is None:
+            self["log-format"] = os.environ.get(LOG_FORMAT_ENV) or "text"
+        if self["log-format"] not in LOG_FORMATS:
+            raise usage.UsageError(f"--log-format must be one of {', '.join(LOG_FORMATS)}, "
+                                   f"not {self['log-format']!r}")
+        if self["log-format"] == "json":
+            self._use_json_logs()
+
+    def _use_json_logs(self) -> None:
+        """Make twistd log through the JSON observer, as ``--logger`` would (which it turns
+        into the callable after this runs); an explicit ``--logger`` wins."""
+        twistd = getattr(self, "parent", None)
+        if twistd is None or twistd.get("logger") is not None:
+            return
+        twistd["logger"] = JSON_OBSERVER
+        logfile = twistd.get("logfile")
+        if logfile and logfile != "-":
+            json_logging.output_path = logfile
+        elif not logfile and not twistd.get("nodaemon"):
+            json_logging.output_path = "twistd.log"  # where a daemon's text log would go
+
+    def corefile_path(self) -> str | None:
+        """``-c``, else ``./Corefile`` when there is one, else None (the built-in default)."""
         path = self["conf"]
         if path is None and os.path.exists("Corefile"):
             path = "Corefile"
+        return path
+
+    def corefile(self) -> tuple[str, str]:
+        """The configuration text and the name errors should point at."""
+        path = self.corefile_path()
         if path is None:
-            return DEFAULT_COREFILE, "<default Corefile>"
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read(), path
-        except OSError as exc:
-            raise ConfigError(f"cannot read Corefile: {exc.strerror}", path) from exc
+            return DEFAULT_COREFILE, DEFAULT_NAME
+        return instance.read_corefile(path), path
+
+    def source(self, registry: Registry) -> instance.Source:
+        """Where the configuration is read from, at start and at every reload."""
+        path = self.corefile_path()
+        if path is None:
+            return instance.Source(registry, text=DEFAULT_COREFILE, filename=DEFAULT_NAME,
+                                   default_port=self["dns-port"])
+        return instance.Source(registry, path=path, default_port=self["dns-port"])
 
 
 def _fail(message: str) -> None:
@@ -64,17 +106,14 @@ def makeService(options: Options) -> instance.DNSService:  # noqa: N802 - twistd
     except ConfigError as exc:
         _fail(str(exc))
     if options["plugins"]:
-        try:
-            print(format_plugins(registry), flush=True)
-        except BrokenPipeError:  # `twistd pydns --plugins | head`
-            sys.stdout = None
+        print(format_plugins(registry))
         raise SystemExit(0)
+    source = options.source(registry)
     try:
-        text, filename = options.corefile()
-        setup = instance.load(text, filename, registry, default_port=options["dns-port"])
+        setup = source.load()
     except ConfigError as exc:
         _fail(str(exc))
     if options["validate"]:
         print("OK")
         raise SystemExit(0)
-    return instance.DNSService(setup)
+    return instance.DNSService(setup, source=source, reload_signal=True)

@@ -17,11 +17,19 @@ before and around a block's plugin chain:
    FORMERR and NOTIMP with nothing written make the server write that rcode; an exception
    becomes SERVFAIL and is logged with the plugin's name.
 
+Deadlines cost no timer per query: every query shares one deadline, so the waiting ones
+expire in arrival order. They queue in a deque and one sweep, every ``DEADLINE_SLOT``
+seconds while any query waits, answers those past their deadline (so SERVFAIL comes at most
+one slot late, never early). Answered ones are only marked and dropped when the sweep
+reaches them; the sweep stops as soon as nothing waits, and ``stop()`` ends it for good.
+
 Nothing a query or a plugin does escapes ``handle``: a listener never dies of a query.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -46,18 +54,56 @@ _OPCODE_QUERY = 0
 _OPCODE_NOTIFY = 4
 _CLASS_IN = 1
 
+#: seconds between deadline sweeps while queries wait (how late a deadline SERVFAIL can be)
+DEADLINE_SLOT = 0.1
+
 #: ``make_writer(request) -> writer``: the transport's writer for one query
 WriterFactory = Callable[[Request], Any]
 #: called once per finished query with (request, writer); ``request.zone`` is None when the
 #: query was answered by the server itself without reaching a block
 Observer = Callable[[Request, Any], None]
+#: ``factory(handler) -> Observer``: makes the observer one handler reports to
+ObserverFactory = Callable[["QueryHandler"], Observer]
+
+# Process-wide observation (see observe_all): every live handler, and what attaches an
+# observer to a handler, applied to each handler made later too.
+_handlers: weakref.WeakSet[QueryHandler] = weakref.WeakSet()
+_attachers: list[Callable[[QueryHandler], None]] = []
+
+
+def observe_all(factory: ObserverFactory) -> Callable[[], None]:
+    """Observe every QueryHandler of the process, present and future; returns the undo.
+
+    For what must count queries on every listener whatever block they reach or miss (the
+    prometheus plugin's ``dropped`` zone, as CoreDNS counts them for the whole process).
+    Costs nothing per query beyond the observer itself: it joins each handler's
+    ``observers`` list.
+    """
+    attached: weakref.WeakKeyDictionary[QueryHandler, Observer] = weakref.WeakKeyDictionary()
+
+    def attach(handler: QueryHandler) -> None:
+        observer = attached[handler] = factory(handler)
+        handler.observers.append(observer)
+
+    def undo() -> None:
+        if attach in _attachers:
+            _attachers.remove(attach)
+        for handler, observer in list(attached.items()):
+            if observer in handler.observers:
+                handler.observers.remove(observer)
+        attached.clear()
+
+    for handler in list(_handlers):
+        attach(handler)
+    _attachers.append(attach)
+    return undo
 
 
 class QueryHandler:
     """Routes each query to its block's chain and makes sure it gets exactly one answer."""
 
     def __init__(self, router: Any, reactor: Any = None, deadline: float = 5.0,
-                 udp_size: int = DEFAULT_UDP_SIZE) -> None:
+                 udp_size: int = DEFAULT_UDP_SIZE, deadline_slot: float = DEADLINE_SLOT) -> None:
         if reactor is None:
             from twisted.internet import reactor
         #: a ZoneRouter; replace it to switch configurations (reload)
@@ -67,7 +113,16 @@ class QueryHandler:
         self.udp_size = udp_size
         #: whole-server observers (metrics); kept empty costs one truth test per query
         self.observers: list[Observer] = []
+        self.deadline_slot = deadline_slot
         self._seconds = reactor.seconds
+        #: queries waiting on their chain, oldest first (answered ones too, until swept)
+        self._waiting: deque[_Pending] = deque()
+        #: how many of ``_waiting`` are not answered yet
+        self._live = 0
+        self._sweeper: Any = None
+        _handlers.add(self)
+        for attach in list(_attachers):
+            attach(self)
 
     def handle(self, data: bytes, client: tuple, server: tuple, proto: str,
                make_writer: WriterFactory) -> defer.Deferred | None:
@@ -171,7 +226,11 @@ class QueryHandler:
 
     def _wait(self, request: Request, writer: Any, chain: Any,
               result: Any) -> defer.Deferred | None:
-        """The slow path: the chain returned a Deferred or a coroutine."""
+        """The slow path: the chain returned a Deferred or a coroutine.
+
+        Returns the chain's own Deferred, which fires with None once the query is answered
+        (by the chain or by the deadline), for connection bookkeeping.
+        """
         if isinstance(result, defer.Deferred):
             d = result
         elif isinstance(result, Coroutine):
@@ -180,39 +239,71 @@ class QueryHandler:
             self._failed(request, writer, chain, Failure(TypeError(
                 f"ServeDNS returned {result!r}, not an rcode, Deferred or coroutine")))
             return None
-        pending = _Pending(self, request, writer, chain)
+        pending = _Pending(self, request, writer, chain, d)
         d.addBoth(pending.finished)
         if pending.done:
             return None
-        pending.deferred = d
-        pending.timer = self.reactor.callLater(self.deadline, pending.expire)
-        return pending.completed
+        pending.expires = request.start + self.deadline
+        self._waiting.append(pending)
+        self._live += 1
+        if self._sweeper is None:
+            self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
+        return d
+
+    def _sweep(self) -> None:
+        """Answer the waiting queries whose deadline passed; again in a slot if any wait."""
+        self._sweeper = None
+        now = self._seconds()
+        waiting = self._waiting
+        while waiting:
+            pending = waiting[0]
+            if not pending.done:
+                if pending.expires > now:
+                    break
+                pending.expire()  # counts itself out of _live
+            waiting.popleft()
+        if self._live:
+            self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
+
+    def _settled(self) -> None:
+        """One waiting query is answered; with none left, the sweep stops."""
+        self._live -= 1
+        if not self._live:
+            self._waiting.clear()
+            sweeper, self._sweeper = self._sweeper, None
+            if sweeper is not None and sweeper.active():
+                sweeper.cancel()
+
+    def stop(self) -> None:
+        """Stop sweeping (the listener is gone); queries still waiting get no deadline."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None and sweeper.active():
+            sweeper.cancel()
+        for pending in self._waiting:
+            pending.handler = None
+        self._waiting.clear()
+        self._live = 0
 
 
 class _Pending:
     """One query waiting on its chain, racing the deadline; whichever comes first answers."""
 
-    __slots__ = ("chain", "completed", "deferred", "done", "handler", "request", "timer",
-                 "writer")
+    __slots__ = ("chain", "deferred", "done", "expires", "handler", "request", "writer")
 
-    def __init__(self, handler: QueryHandler, request: Request, writer: Any,
-                 chain: Any) -> None:
-        self.handler = handler
+    def __init__(self, handler: QueryHandler, request: Request, writer: Any, chain: Any,
+                 deferred: defer.Deferred) -> None:
+        self.handler: QueryHandler | None = handler
         self.request = request
         self.writer = writer
         self.chain = chain
+        self.deferred = deferred
         self.done = False
-        self.timer: Any = None
-        self.deferred: defer.Deferred | None = None
-        #: fires with None once the query is answered (or given up), for connection bookkeeping
-        self.completed: defer.Deferred = defer.Deferred()
+        self.expires = 0.0
 
     def finished(self, result: Any) -> None:
         if self.done:
             return None  # too late: the deadline answered already; swallow result or failure
         self.done = True
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
         handler, request, writer = self.handler, self.request, self.writer
         try:
             if isinstance(result, Failure):
@@ -226,14 +317,18 @@ class _Pending:
                 handler._notify(request, writer)
         except Exception:
             log.failure("finishing {request!r} failed", request=request)
-        self.completed.callback(None)
+        if self.expires:  # it was waiting (not answered at once): count it out, let go
+            self.request = self.writer = self.deferred = None
+            if handler._waiting:  # else stop() ran
+                handler._settled()
         return None
 
     def expire(self) -> None:
-        if self.done:
-            return
+        """The deadline passed first: SERVFAIL unless written, then cancel the chain."""
         self.done = True
-        handler, request, writer = self.handler, self.request, self.writer
+        handler, request, writer, d = self.handler, self.request, self.writer, self.deferred
+        self.request = self.writer = self.deferred = None
+        handler._settled()
         log.debug("plugin/{plugin}: no answer for {qname} within {deadline}s",
                   plugin=_plugin_name(request, self.chain), qname=request.qname,
                   deadline=handler.deadline)
@@ -242,9 +337,8 @@ class _Pending:
         elif handler.observers:
             handler._notify(request, writer)
         writer.close()
-        self.completed.callback(None)
         try:
-            self.deferred.cancel()  # let the plugin stop whatever it still waits on
+            d.cancel()  # let the plugin stop what it still waits on; d then fires (None)
         except Exception:
             log.failure("cancelling the chain's Deferred failed")
 

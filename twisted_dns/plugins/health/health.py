@@ -16,7 +16,7 @@ from twisted.logger import Logger
 
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import Duration
-from twisted_dns.plugins.health.endpoint import HTTPEndpoint
+from twisted_dns.pkg.http import HTTPEndpoint
 
 log = Logger(namespace="health")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twisted_dns.pkg.durations import Duration, parse_duration
-from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.pkg.http import split_host_port
 from twisted_dns.plugins.health.health import DEFAULT_ADDRESS, SHARED_KEY, Health
 
 
@@ -45,7 +45,10 @@ def setup(c) -> None:
         health = endpoints[address] = Health(address, _reactor(c))
         health.file, health.line = file, line
         c.on_startup(health.start)
-        c.on_shutdown(health.shutdown)
+        c.on_shutdown(health.stop)
+        # 503 while DNS still answers, when the server stops for good (a reload hands the
+        # open port to the next configuration instead)
+        c.setup.on_lameduck(lambda: health.lameduck() if health.lameduck_duration > 0 else None)
     health.lameduck_duration = max(health.lameduck_duration, lameduck)
     # Not a link in the query chain: health is a web server beside it (as in CoreDNS).
 

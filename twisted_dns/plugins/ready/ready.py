@@ -17,7 +17,7 @@ from twisted.logger import Logger
 
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness
-from twisted_dns.plugins.health.endpoint import HTTPEndpoint
+from twisted_dns.pkg.http import HTTPEndpoint
 
 log = Logger(namespace="ready")
 

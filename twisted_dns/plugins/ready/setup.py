@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.pkg.http import split_host_port
 from twisted_dns.plugins.ready.ready import (
     DEFAULT_ADDRESS,
     MONITOR_TYPES,

@@ -1,0 +1,196 @@
+"""Reload and shutdown as an operator sees them: twistd processes, signals, a query load."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+from twisted.internet import defer, protocol, reactor
+from twisted.trial import unittest
+
+from tests.test_tap import TWISTD
+from twisted_dns.server import instance
+from twisted_dns.testing import RunningServer, default_registry, free_port
+
+LOADGEN = os.path.join(os.path.dirname(__file__), "loadgen.py")
+
+
+def ask(port: int, name: str, timeout: float = 0.5) -> int | None:
+    """The rcode of ``name A`` from 127.0.0.1:port over UDP, None without an answer."""
+    try:
+        reply = dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port,
+                              timeout=timeout)
+    except (dns.exception.Timeout, OSError):
+        return None
+    return reply.rcode()
+
+
+def http_status(port: int, path: str = "/health") -> int | None:
+    """The status of GET 127.0.0.1:port/path, None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def wait_for(condition: Callable[[], Any], deadline: float) -> Any:
+    """Poll ``condition`` until it is truthy (returned) or ``deadline`` seconds passed."""
+    end = time.monotonic() + deadline
+    while True:
+        result = condition()
+        if result or time.monotonic() > end:
+            return result
+        time.sleep(0.05)
+
+
+class Twistd:
+    """``twistd -n pydns -c CORE FILE ...`` in a temp dir, its output collected."""
+
+    def __init__(self, test: unittest.TestCase, corefile: str, *args: str,
+                 twistd_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+        self.directory = os.path.abspath(test.mktemp())
+        os.makedirs(self.directory)
+        self.path = os.path.join(self.directory, "Corefile")
+        self.write(corefile)
+        self.output = os.path.join(self.directory, "output")
+        with open(self.output, "wb") as out:
+            self.process = subprocess.Popen(
+                [TWISTD, "-n", "--pidfile=", *twistd_args, "pydns", "-c", self.path, *args],
+                stdout=out, stderr=subprocess.STDOUT, cwd=self.directory,
+                env={**os.environ, **(env or {})})
+        test.addCleanup(self.kill)
+
+    def write(self, text: str) -> None:
+        with open(self.path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    def signal(self, number: int) -> None:
+        self.process.send_signal(number)
+
+    def wait(self, timeout: float = 20) -> int:
+        return self.process.wait(timeout)
+
+    def log(self) -> str:
+        with open(self.output, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class SignalTests(unittest.TestCase):
+    def test_sigusr1_reloads(self) -> None:
+        port = free_port()
+        server = Twistd(self, f"a.example:{port} {{\n    whoami\n}}\n")
+        self.assertTrue(wait_for(lambda: ask(port, "a.example") == dns.rcode.NOERROR, 30),
+                        server.log())
+        self.assertEqual(ask(port, "b.example"), dns.rcode.REFUSED)
+        server.write(f"b.example:{port} {{\n    whoami\n}}\n")
+        server.signal(signal.SIGUSR1)
+        self.assertTrue(wait_for(lambda: ask(port, "b.example") == dns.rcode.NOERROR, 10),
+                        server.log())
+        self.assertEqual(ask(port, "a.example"), dns.rcode.REFUSED)
+        # a broken Corefile: logged with file:line, the running one stays
+        server.write(f"c.example:{port} {{\n    whoami\n    nosuch\n}}\n")
+        server.signal(signal.SIGUSR1)
+        failed = f"reload failed, the previous configuration keeps serving: {server.path}:3: "
+        self.assertTrue(wait_for(lambda: failed in server.log(), 10), server.log())
+        self.assertEqual(ask(port, "b.example"), dns.rcode.NOERROR)
+        server.signal(signal.SIGTERM)
+        server.wait()
+        self.assertIn("SIGUSR1 received: reloading", server.log())
+
+    def test_sigterm_lameduck(self) -> None:
+        """/health says 503 first while DNS still answers; then the process exits."""
+        port, health = free_port(), free_port()
+        server = Twistd(self, f".:{port} {{\n    health 127.0.0.1:{health} {{\n"
+                              "        lameduck 3s\n    }\n    whoami\n}\n")
+        self.assertEqual(wait_for(lambda: http_status(health), 30), 200, server.log())
+        server.signal(signal.SIGTERM)
+        self.assertTrue(wait_for(lambda: http_status(health) == 503, 3), server.log())
+        self.assertEqual(ask(port, "example.org", timeout=1), dns.rcode.NOERROR)
+        self.assertIsNone(server.process.poll())  # still in its lame duck period
+        server.wait()
+        self.assertIn("Going into lameduck mode for 3s", server.log())
+        self.assertIsNone(ask(port, "example.org", timeout=0.2))
+
+
+class _LoadGenerator(protocol.ProcessProtocol):
+    """Runs loadgen.py; calls ``on_progress`` at each progress line; ``done`` gets totals."""
+
+    def __init__(self, on_progress: Callable[[], Any]) -> None:
+        self.on_progress = on_progress
+        self.done: defer.Deferred = defer.Deferred()
+        self._buffer = b""
+        self._totals: dict[str, int] | None = None
+        self.errors = b""
+
+    def outReceived(self, data: bytes) -> None:
+        self._buffer += data
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            if line.startswith(b"progress"):
+                self.on_progress()
+            elif line.strip():
+                self._totals = json.loads(line)
+
+    def errReceived(self, data: bytes) -> None:
+        self.errors += data
+
+    def processEnded(self, reason: Any) -> None:
+        self.done.callback(self._totals)
+
+
+class LoadTests(unittest.TestCase):
+    """3000 queries from another process, each awaited, through reloads: none lost."""
+
+    COUNT = 3000
+    EVERY = 300
+
+    @defer.inlineCallbacks
+    def test_no_query_lost_while_reloading(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "Corefile")
+        configurations = [". {\n    whoami\n}\n",
+                          "example.org {\n    whoami\n}\n. {\n    chaos\n}\n"]
+        with open(path, "w") as handle:
+            handle.write(configurations[0])
+        source = instance.Source(default_registry(), path=path, default_port=0)
+        service = instance.DNSService(source.load(), source=source)
+        service.startService()
+        self.addCleanup(service.stopService)
+        yield service.started
+        port = RunningServer(service).port
+        reloads: list[defer.Deferred] = []
+
+        def reload() -> None:
+            with open(path, "w") as handle:
+                handle.write(configurations[len(reloads) % 2 - 1])
+            reloads.append(service.reload())
+
+        generator = _LoadGenerator(reload)
+        reactor.spawnProcess(generator, sys.executable,
+                             [sys.executable, LOADGEN, "127.0.0.1", str(port), str(self.COUNT),
+                              str(self.EVERY)], env=os.environ)
+        totals = yield generator.done
+        self.assertEqual(totals, {"NOERROR": self.COUNT}, generator.errors.decode())
+        self.assertEqual((yield defer.gatherResults(reloads)), [True] * len(reloads))
+        self.assertEqual(len(reloads), self.COUNT // self.EVERY)

@@ -1,0 +1,233 @@
+"""The *reload* plugin: its directive, the hash check on a Clock, reloads of a real server."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dns.rcode
+from twisted.internet import defer, task
+from twisted.trial import unittest
+
+from tests.plugins import configure
+from tests.plugins.readme import corefile_examples, plugin_readme
+from twisted_dns.controller import Controller
+from twisted_dns.corefile import parser
+from twisted_dns.errors import ConfigError
+from twisted_dns.pkg.durations import SECOND, Duration, parse_duration
+from twisted_dns.plugins.reload.reload import SHARED_KEY, Watcher, digest, jittered
+from twisted_dns.plugins.reload.setup import parse, setup
+from twisted_dns.server import instance
+from twisted_dns.server.config import BlockConfig
+from twisted_dns.testing import RunningServer, default_registry
+
+
+def write(path: str, text: str) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+class ParseTests(unittest.TestCase):
+    """CoreDNS's setup_test.go cases, with its messages."""
+
+    def parsed(self, corefile: str) -> tuple[Duration, Duration]:
+        block = parser.parse(corefile, "Corefile")[0]
+        return parse(Controller("reload", block.directives["reload"], BlockConfig(keys=[]),
+                                instance.Setup("Corefile", None)))
+
+    def test_defaults(self) -> None:
+        self.assertEqual(self.parsed(". {\n reload\n}\n"), (30 * SECOND, 15 * SECOND))
+
+    def test_jitter_is_at_most_half_the_interval(self) -> None:
+        self.assertEqual(self.parsed(". {\n reload 10s\n}\n"), (10 * SECOND, 5 * SECOND))
+        self.assertEqual(self.parsed(". {\n reload 1m 20s\n}\n"), (60 * SECOND, 20 * SECOND))
+
+    def test_errors(self) -> None:
+        cases = {
+            "reload 1s": "Corefile:2: plugin/reload: interval value must be greater or equal "
+                         "to 2s",
+            "reload 10s 500ms": "Corefile:2: plugin/reload: jitter value must be greater or "
+                                "equal to 1s",
+            "reload ten": 'Corefile:2: plugin/reload: time: invalid duration "ten"',
+            "reload 10s 5s 1s": "Corefile:2: wrong argument count or unexpected line ending "
+                                "after '1s'",
+            "reload\n reload": "Corefile:3: plugin/reload: this plugin can only be used once "
+                               "per Server Block",
+        }
+        for line, message in cases.items():
+            with self.subTest(line=line):
+                exc = self.assertRaises(ConfigError, self.parsed, f". {{\n {line}\n}}\n")
+                self.assertEqual(str(exc), message)
+
+    def test_not_a_chain_link(self) -> None:
+        self.assertEqual(configure(setup, "reload", ". {\n reload\n}\n").handlers, [])
+
+    def test_entry_point(self) -> None:
+        self.assertIs(default_registry().setup_for("reload"), setup)
+
+    def test_jitter(self) -> None:
+        interval, jitter = parse_duration("30s"), parse_duration("15s")
+        self.assertEqual(jittered(interval, jitter, lambda: 0.0), parse_duration("22.5s"))
+        self.assertEqual(jittered(interval, jitter, lambda: 0.5), interval)
+        self.assertLess(jittered(interval, jitter, lambda: 0.9999), parse_duration("37.5s"))
+
+
+class DigestTests(unittest.TestCase):
+    def test_changes_with_content_and_with_an_imported_file(self) -> None:
+        directory = self.mktemp()
+        os.makedirs(directory)
+        corefile = write(os.path.join(directory, "Corefile"), ". {\n import extra\n}\n")
+        extra = write(os.path.join(directory, "extra"), "whoami\n")
+        first = digest([corefile, extra])
+        self.assertEqual(len(first), 128)
+        self.assertEqual(digest([corefile, extra]), first)
+        write(extra, "whoami\nlog\n")
+        self.assertNotEqual(digest([corefile, extra]), first)
+
+    def test_paths_count(self) -> None:
+        """The same bytes moved between files are a different configuration."""
+        directory = self.mktemp()
+        os.makedirs(directory)
+        a = write(os.path.join(directory, "a"), "x")
+        b = write(os.path.join(directory, "b"), "")
+        moved_a = digest([a, b])
+        write(a, "")
+        write(b, "x")
+        self.assertNotEqual(digest([a, b]), moved_a)
+
+
+class WatcherTests(unittest.TestCase):
+    """The check on a task.Clock: a changed hash reloads, an unchanged one does not."""
+
+    def setUp(self) -> None:
+        directory = self.mktemp()
+        os.makedirs(directory)
+        self.corefile = write(os.path.join(directory, "Corefile"), ". {\n whoami\n}\n")
+        self.clock = task.Clock()
+        self.reloads: list[str] = []
+        self.watcher = Watcher([self.corefile], parse_duration("2s"), self.clock,
+                               lambda: self.reloads.append(self.watcher.version))
+        self.watcher.start()
+        self.addCleanup(self.watcher.stop)
+
+    def test_unchanged_never_reloads(self) -> None:
+        self.clock.pump([2.0] * 10)
+        self.assertEqual(self.reloads, [])
+
+    def test_change_reloads_at_the_next_tick_once(self) -> None:
+        loaded = self.watcher.version
+        self.clock.advance(2)
+        write(self.corefile, ". {\n whoami\n log\n}\n")
+        self.clock.advance(1.9)
+        self.assertEqual(self.reloads, [])
+        self.clock.advance(0.1)
+        self.assertEqual(self.reloads, [digest([self.corefile])])
+        self.assertNotEqual(self.reloads[0], loaded)
+        self.clock.pump([2.0] * 5)  # the same (maybe broken) content is not tried again
+        self.assertEqual(len(self.reloads), 1)
+
+    def test_unreadable_file_is_skipped(self) -> None:
+        os.remove(self.corefile)
+        self.clock.advance(2)
+        self.assertEqual(self.reloads, [])
+        write(self.corefile, ". {\n chaos\n}\n")
+        self.clock.advance(2)
+        self.assertEqual(len(self.reloads), 1)
+
+    def test_stop(self) -> None:
+        self.watcher.stop()
+        write(self.corefile, "changed\n")
+        self.clock.pump([2.0] * 3)
+        self.assertEqual(self.reloads, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class ServerTests(unittest.TestCase):
+    """*reload* in a real server: its watcher reloads the service, which replaces it."""
+
+    @defer.inlineCallbacks
+    def serve(self, text: str):
+        directory = self.mktemp()
+        os.makedirs(directory)
+        self.path = write(os.path.join(directory, "Corefile"), text)
+        self.source = instance.Source(default_registry(), path=self.path, default_port=0)
+        service = instance.DNSService(self.source.load(), source=self.source)
+        service.startService()
+        self.addCleanup(service.stopService)
+        yield service.started
+        return RunningServer(service)
+
+    @defer.inlineCallbacks
+    def test_change_reloads_the_service(self):
+        server = yield self.serve("a.example {\n    reload 2s 1s\n    whoami\n}\n")
+        first = server.setup.shared[SHARED_KEY]
+        write(self.path, "b.example {\n    reload 2s 1s\n    whoami\n}\n")
+        reloaded = defer.Deferred()
+        original = server.service.reload
+        server.service.reload = lambda *a: original(*a).addCallback(reloaded.callback)
+        first.check()  # the tick, without waiting for the real timer
+        self.assertTrue((yield reloaded))
+        reply = yield server.query("b.example", "A")
+        self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
+        second = server.service.setup.shared[SHARED_KEY]
+        self.assertIsNot(second, first)
+        self.assertIsNone(first._loop)  # the old configuration's watcher stopped
+        self.assertTrue(second._loop.running)
+
+    @defer.inlineCallbacks
+    def test_real_timer(self):
+        """End to end on the reactor's clock: the new zone answers within a few periods."""
+        server = yield self.serve("a.example {\n    reload 2s 1s\n    whoami\n}\n")
+        write(self.path, "b.example {\n    reload 2s 1s\n    whoami\n}\n")
+        answered = yield poll(lambda: server.query("b.example", "A", timeout=1),
+                              lambda reply: reply.rcode() == dns.rcode.NOERROR, deadline=15)
+        self.assertTrue(answered)
+
+    @defer.inlineCallbacks
+    def test_metrics(self):
+        from twisted_dns.plugins.prometheus import metrics
+
+        exported = metrics.fresh()
+        server = yield self.serve("a.example {\n    reload\n    whoami\n}\n")
+        write(self.path, "a.example {\n    reload\n    nosuch\n}\n")
+        self.assertFalse((yield server.service.reload()))
+        text = exported.exposition().decode()
+        self.assertIn(f"coredns_reload_failed_total {float(instance.stats.failed)}\n", text)
+        broken = digest([self.path])
+        self.assertNotIn(broken, text)  # the running configuration is still the first one
+        running = server.setup.shared[SHARED_KEY].version
+        self.assertIn(f'coredns_reload_version_info{{hash="sha512",value="{running}"}} 1.0',
+                      text)
+
+    @defer.inlineCallbacks
+    def test_without_reload_no_watcher(self):
+        server = yield self.serve("a.example {\n    whoami\n}\n")
+        self.assertNotIn(SHARED_KEY, server.setup.shared)
+
+
+@defer.inlineCallbacks
+def poll(ask: Any, done: Any, deadline: float, step: float = 0.1):
+    """Ask until ``done(answer)`` or ``deadline`` seconds passed; True when done."""
+    from twisted.internet import reactor
+
+    end = reactor.seconds() + deadline
+    while reactor.seconds() < end:
+        try:
+            if done((yield ask())):
+                return True
+        except Exception:
+            pass
+        yield task.deferLater(reactor, step, lambda: None)
+    return False
+
+
+class ReadmeTests(unittest.TestCase):
+    def test_examples(self) -> None:
+        examples = corefile_examples(plugin_readme("reload"))
+        self.assertGreaterEqual(len(examples), 3)
+        registry = default_registry()
+        for example in examples:
+            with self.subTest(example=example):
+                configuration = instance.load(example, "README.md", registry, default_port=0)
+                self.assertIn(SHARED_KEY, configuration.shared)

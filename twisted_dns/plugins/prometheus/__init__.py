@@ -1,0 +1,9 @@
+"""*prometheus*: CoreDNS's metrics on ``/metrics`` (see README.md).
+
+Other plugins add their own collectors to ``current().registry``.
+"""
+
+from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY
+from twisted_dns.plugins.prometheus.metrics import DROPPED, ServerMetrics, current, fresh
+
+__all__ = ["DEFAULT_ADDRESS", "DROPPED", "SHARED_KEY", "ServerMetrics", "current", "fresh"]

@@ -1,0 +1,57 @@
+"""``prometheus [ADDRESS]``: parse the directive, add the chain link, register the endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted_dns.pkg.http import split_host_port
+from twisted_dns.plugins.prometheus import metrics
+from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY, Exporter
+from twisted_dns.plugins.prometheus.handler import Metrics
+
+
+def parse(c) -> tuple[str, tuple[str, int]]:
+    """The address and where the directive is (once per block, as CoreDNS)."""
+    address = DEFAULT_ADDRESS
+    where = None
+    while c.next():
+        if where is not None:
+            raise c.err("this plugin can only be used once per Server Block")
+        where = (c.file(), c.line())
+        args = c.remaining_args()
+        if len(args) > 1:
+            raise c.arg_err()
+        if args:
+            address = args[0]
+            try:
+                split_host_port(address)
+            except ValueError as exc:
+                raise c.err(str(exc)) from None
+        while c.next_block():
+            option = c.val()
+            if option in ("tls", "runtime_metrics"):
+                raise c.err(f"option {option} is not supported")
+            raise c.err(f"unknown option: {option}")
+    return address, where or ("", 0)
+
+
+def setup(c) -> None:
+    address, where = parse(c)
+    reactor = _reactor(c)
+    server_metrics = metrics.current()
+    exporter: Exporter = c.shared(SHARED_KEY, lambda: Exporter(server_metrics, reactor))
+    if not exporter.blocks:  # the configuration's first prometheus block
+        c.on_startup(exporter.start)
+        c.on_shutdown(exporter.stop)
+    block = c.config
+    exporter.add(address, block, where)
+    c.add_plugin(lambda next_plugin: Metrics(next_plugin, exporter, block, reactor))
+
+
+def _reactor(c) -> Any:
+    """The configuration's reactor (the global one when the Setup has none)."""
+    if c.setup.reactor is not None:
+        return c.setup.reactor
+    from twisted.internet import reactor
+
+    return reactor
