@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twisted_dns.corefile.dispenser import Dispenser
+from twisted_dns.corefile.keys import parse_key
 from twisted_dns.corefile.lexer import Token
 from twisted_dns.server.config import BlockConfig, PluginFactory
 
@@ -46,6 +47,19 @@ class Controller(Dispenser):
         """The block's keys as :class:`~twisted_dns.corefile.keys.ZoneAddr`."""
         return self.config.keys
 
+    @property
+    def reactor(self) -> Any:
+        """The reactor plugins take time and timers from (``task.Clock`` in tests)."""
+        return self.setup.reactor
+
+    def zone_args(self) -> list[str]:
+        """The zones left on the line, normalized as CoreDNS's ``plugin.Host().Normalize()``:
+        lower-case, absolute, a CIDR expanded to its reverse zones; errors at FILE:LINE."""
+        zones: list[str] = []
+        while self.next_arg():
+            zones.extend(key.zone for key in parse_key(self.token()))
+        return zones
+
     def add_plugin(self, factory: PluginFactory) -> None:
         """Add this directive's link to the block's chain (``factory(next) -> IPlugin``)."""
         self.config.add_plugin(self.directive, factory)
@@ -57,6 +71,11 @@ class Controller(Dispenser):
     def on_shutdown(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` when the server stops or this configuration is replaced."""
         self.setup.shutdown_hooks.append(callback)
+
+    def on_lameduck(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` when the server starts to stop for good (not on reload); the
+        listeners keep answering until it (or the Deferred it returns) has finished."""
+        self.setup.on_lameduck(callback)
 
     def shared(self, key: str, default: Callable[[], Any]) -> Any:
         """State shared by every block of this configuration (e.g. one health endpoint)."""

@@ -257,12 +257,14 @@ class QueryHandler:
         waiting = self._waiting
         while waiting:
             pending = waiting[0]
-            if not pending.done:
-                if pending.expires > now:
-                    break
-                pending.expire()  # counts itself out of _live
-            waiting.popleft()
-        if self._live:
+            if pending.done:
+                waiting.popleft()
+            elif pending.expires <= now:
+                waiting.popleft()
+                pending.expire(answer=True)
+            else:
+                break
+        if self._live and self._sweeper is None:
             self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
 
     def _settled(self) -> None:
@@ -275,14 +277,13 @@ class QueryHandler:
                 sweeper.cancel()
 
     def stop(self) -> None:
-        """Stop sweeping (the listener is gone); queries still waiting get no deadline."""
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None and sweeper.active():
-            sweeper.cancel()
-        for pending in self._waiting:
-            pending.handler = None
+        """The listener is gone: give up on the waiting queries (no reply can be sent now:
+        their writers are closed and their chains cancelled) and stop the sweep."""
+        waiting = list(self._waiting)
+        for pending in waiting:
+            if not pending.done:
+                pending.expire(answer=False)
         self._waiting.clear()
-        self._live = 0
 
 
 class _Pending:
@@ -292,13 +293,14 @@ class _Pending:
 
     def __init__(self, handler: QueryHandler, request: Request, writer: Any, chain: Any,
                  deferred: defer.Deferred) -> None:
-        self.handler: QueryHandler | None = handler
+        self.handler = handler
         self.request = request
         self.writer = writer
         self.chain = chain
-        self.deferred = deferred
+        self.deferred: defer.Deferred | None = deferred
         self.done = False
-        self.expires = 0.0
+        #: when the deadline passes; None while not queued (answered as the chain returned)
+        self.expires: float | None = None
 
     def finished(self, result: Any) -> None:
         if self.done:
@@ -317,28 +319,29 @@ class _Pending:
                 handler._notify(request, writer)
         except Exception:
             log.failure("finishing {request!r} failed", request=request)
-        if self.expires:  # it was waiting (not answered at once): count it out, let go
+        if self.expires is not None:  # it was queued: count it out, let go of the query
             self.request = self.writer = self.deferred = None
-            if handler._waiting:  # else stop() ran
-                handler._settled()
+            handler._settled()
         return None
 
-    def expire(self) -> None:
-        """The deadline passed first: SERVFAIL unless written, then cancel the chain."""
+    def expire(self, answer: bool) -> None:
+        """Give up on the chain: SERVFAIL if ``answer`` and nothing was written, then
+        cancel the chain's Deferred (which then fires with None)."""
         self.done = True
         handler, request, writer, d = self.handler, self.request, self.writer, self.deferred
         self.request = self.writer = self.deferred = None
         handler._settled()
-        log.debug("plugin/{plugin}: no answer for {qname} within {deadline}s",
-                  plugin=_plugin_name(request, self.chain), qname=request.qname,
-                  deadline=handler.deadline)
-        if not writer.written:
-            handler._answer(request, writer, wire.reply(request, SERVFAIL))
-        elif handler.observers:
-            handler._notify(request, writer)
+        if answer:
+            log.debug("plugin/{plugin}: no answer for {qname} within {deadline}s",
+                      plugin=_plugin_name(request, self.chain), qname=request.qname,
+                      deadline=handler.deadline)
+            if not writer.written:
+                handler._answer(request, writer, wire.reply(request, SERVFAIL))
+            elif handler.observers:
+                handler._notify(request, writer)
         writer.close()
         try:
-            d.cancel()  # let the plugin stop what it still waits on; d then fires (None)
+            d.cancel()  # let the plugin stop what it still waits on
         except Exception:
             log.failure("cancelling the chain's Deferred failed")
 

@@ -52,8 +52,11 @@ ListenerKey = tuple[str, str, int]
 class Setup:
     """One complete configuration: every block set up, its hooks collected, nothing serving."""
 
-    def __init__(self, filename: str, reactor: Any) -> None:
+    def __init__(self, filename: str, reactor: Any = None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
         self.filename = filename
+        #: where plugins get their time and timers (``task.Clock`` in tests)
         self.reactor = reactor
         self.blocks: list[BlockConfig] = []
         #: state shared by all blocks (one health endpoint, one metrics registry, ...)

@@ -103,5 +103,6 @@ class Listener(service.Service):
             if port is not None:
                 waits.append(defer.maybeDeferred(port.stopListening))
         self._udp_port = self._tcp_port = None
+        self.handler.stop()  # no deadline sweep outlives the listener
         waits.append(self.factory.close_all())
         return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: None)

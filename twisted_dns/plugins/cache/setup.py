@@ -144,7 +144,7 @@ def _option(c: Controller, config: Config, option: str) -> None:
 
 def setup(c: Controller) -> None:
     config = parse(c)
-    reactor = c.setup.reactor
+    reactor = c.reactor
     if reactor is None:
         from twisted.internet import reactor
     c.add_plugin(lambda next_plugin: Cache(next_plugin, config, reactor))

@@ -71,7 +71,7 @@ def parse(c) -> tuple[list[Pattern], bool]:
 
 def setup(c) -> None:
     patterns, stacktrace = parse(c)
-    reactor = _reactor(c)
+    reactor = c.reactor
     handlers: list[ErrorHandler] = []
 
     def build(next_plugin):
@@ -85,12 +85,3 @@ def setup(c) -> None:
 
     c.add_plugin(build)
     c.on_shutdown(stop)
-
-
-def _reactor(c):
-    """The configuration's reactor (the global one when the Setup has none)."""
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

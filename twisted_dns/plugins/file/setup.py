@@ -77,7 +77,7 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
 
 def setup(c: Controller) -> None:
     zones, files, fall = parse(c)
-    reactor = c.setup.reactor
+    reactor = c.reactor
     for zone_file in files:
         zone_file.reactor = reactor
         c.on_startup(zone_file.start)

@@ -239,7 +239,7 @@ def setup(c: Controller) -> None:
     stanzas = []
     while c.next():
         stanzas.append(parse_stanza(c))
-    reactor = c.setup.reactor
+    reactor = c.reactor
     if reactor is None:
         from twisted.internet import reactor
     built: list[Forward] = []

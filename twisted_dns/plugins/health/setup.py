@@ -42,21 +42,12 @@ def setup(c) -> None:
     endpoints: dict[str, Health] = c.shared(SHARED_KEY, dict)
     health = endpoints.get(address)
     if health is None:
-        health = endpoints[address] = Health(address, _reactor(c))
+        health = endpoints[address] = Health(address, c.reactor)
         health.file, health.line = file, line
         c.on_startup(health.start)
         c.on_shutdown(health.stop)
         # 503 while DNS still answers, when the server stops for good (a reload hands the
         # open port to the next configuration instead)
-        c.setup.on_lameduck(lambda: health.lameduck() if health.lameduck_duration > 0 else None)
+        c.on_lameduck(lambda: health.lameduck() if health.lameduck_duration > 0 else None)
     health.lameduck_duration = max(health.lameduck_duration, lameduck)
     # Not a link in the query chain: health is a web server beside it (as in CoreDNS).
-
-
-def _reactor(c):
-    """The configuration's reactor (the global one when the Setup has none)."""
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

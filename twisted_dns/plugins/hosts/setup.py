@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from twisted.logger import Logger
 
 from twisted_dns.controller import Controller
-from twisted_dns.corefile.keys import parse_key
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.hosts.hosts import Hosts, Reloader
@@ -45,7 +44,7 @@ def setup(c: Controller) -> None:
                   parse("\n".join(options.inline), options.origins, options.reverse),
                   options.ttl, options.reverse, options.fall, options.fall_unsupported)
     hosts.load()
-    reloader = Reloader(hosts, options.reload, c.setup.reactor)
+    reloader = Reloader(hosts, options.reload, c.reactor)
     c.on_startup(reloader.start)
     c.on_shutdown(reloader.stop)
 
@@ -65,7 +64,7 @@ def parse_options(c: Controller) -> Options:
         seen = True
         if c.next_arg():
             options.path = _path(c, c.val())
-        options.origins = _zone_args(c) or options.origins
+        options.origins = c.zone_args() or options.origins
         while c.next_block():
             _option(c, options)
     if options.fall_unsupported and not options.fall.zones:
@@ -86,15 +85,6 @@ def _path(c: Controller, path: str) -> str:
     except OSError as exc:
         raise c.err(f"unable to access hosts file '{path}': {exc.strerror}") from None
     return path
-
-
-def _zone_args(c: Controller) -> list[str]:
-    """The zones left on the line, as CoreDNS's ``plugin.Host(...).Normalize()``: lower-case,
-    absolute, a CIDR expanded to its reverse zones; errors at the argument's FILE:LINE."""
-    zones: list[str] = []
-    while c.next_arg():
-        zones.extend(key.zone for key in parse_key(c.token()))
-    return zones
 
 
 def _option(c: Controller, options: Options) -> None:

@@ -34,7 +34,7 @@ def _network(c: Controller, text: str) -> Network:
 
 def _weights(c: Controller, where: Token, path: str, reload: float) -> Weights:
     """The weight file, read now: a bad line is a ConfigError at the file's line."""
-    weights = Weights(path, reload, c.setup.reactor)
+    weights = Weights(path, reload, c.reactor)
     try:
         weights.load()
     except OSError as exc:

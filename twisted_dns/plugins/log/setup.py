@@ -70,14 +70,5 @@ def parse(c) -> list[Rule]:
 
 def setup(c) -> None:
     rules = parse(c)
-    reactor = _reactor(c)
+    reactor = c.reactor
     c.add_plugin(lambda next_plugin: Logger(next_plugin, rules, reactor))
-
-
-def _reactor(c):
-    """The configuration's reactor (the global one when the Setup has none)."""
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

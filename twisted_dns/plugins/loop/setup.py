@@ -41,7 +41,7 @@ def setup(c: Controller) -> None:
             raise c.arg_err()
         if c.next_block():
             raise c.err(f"unknown property '{c.val()}'")
-    reactor = c.setup.reactor
+    reactor = c.reactor
     if reactor is None:
         from twisted.internet import reactor
     zone = c.zones[0] if c.zones else "."

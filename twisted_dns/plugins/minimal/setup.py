@@ -12,5 +12,5 @@ def setup(c: Controller) -> None:
             raise c.arg_err()
         if c.next_block():
             raise c.err(f"unknown property '{c.val()}'")
-    reactor = c.setup.reactor
+    reactor = c.reactor
     c.add_plugin(lambda next_: Minimal(next_, reactor))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted_dns.pkg.http import split_host_port
 from twisted_dns.plugins.prometheus import metrics
 from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY, Exporter
@@ -37,7 +35,7 @@ def parse(c) -> tuple[str, tuple[str, int]]:
 
 def setup(c) -> None:
     address, where = parse(c)
-    reactor = _reactor(c)
+    reactor = c.reactor
     server_metrics = metrics.current()
     exporter: Exporter = c.shared(SHARED_KEY, lambda: Exporter(server_metrics, reactor))
     if not exporter.blocks:  # the configuration's first prometheus block
@@ -46,12 +44,3 @@ def setup(c) -> None:
     block = c.config
     exporter.add(address, block, where)
     c.add_plugin(lambda next_plugin: Metrics(next_plugin, exporter, block, reactor))
-
-
-def _reactor(c) -> Any:
-    """The configuration's reactor (the global one when the Setup has none)."""
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

@@ -51,19 +51,10 @@ def setup(c) -> None:
     endpoint = readiness.endpoints.get(address)
     if endpoint is None:
         endpoint = readiness.endpoints[address] = ReadyEndpoint(
-            address, readiness, _reactor(c), monitor)
+            address, readiness, c.reactor, monitor)
         endpoint.file, endpoint.line = file, line
         c.on_startup(endpoint.start)
         c.on_shutdown(endpoint.stop)
     elif monitor == "continuously":
         endpoint.monitor = monitor
     # Not a link in the query chain: ready is a web server beside it (as in CoreDNS).
-
-
-def _reactor(c):
-    """The configuration's reactor (the global one when the Setup has none)."""
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

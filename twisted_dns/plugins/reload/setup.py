@@ -57,7 +57,7 @@ def setup(c) -> None:
         watcher.period = period
         return
     watcher = configuration.shared[SHARED_KEY] = Watcher(
-        configuration.files, period, _reactor(c), lambda: _reload(configuration))
+        configuration.files, period, c.reactor, lambda: _reload(configuration))
     c.on_startup(watcher.start)
     c.on_shutdown(watcher.stop)
     # Not a link in the query chain.
@@ -69,10 +69,3 @@ def _reload(setup: Any) -> Any:
         return setup.service.reload()
     return None
 
-
-def _reactor(c) -> Any:
-    if c.setup.reactor is not None:
-        return c.setup.reactor
-    from twisted.internet import reactor
-
-    return reactor

@@ -12,7 +12,6 @@ import dns.rdataclass
 import dns.rdatatype
 
 from twisted_dns.controller import Controller
-from twisted_dns.corefile.keys import parse_key
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateSyntaxError, parse_uint
 from twisted_dns.plugins.template.data import ROOT_FIELDS
@@ -40,15 +39,6 @@ def _qtype(text: str) -> int | None:
     return int(value) if dns.rdatatype.to_text(value) == text else None
 
 
-def _zone_args(c: Controller) -> list[str]:
-    """The zones left on the line, as CoreDNS's ``plugin.Host(...).Normalize()``: lower-case,
-    absolute, a CIDR expanded to its reverse zones; errors at the argument's FILE:LINE."""
-    zones: list[str] = []
-    while c.next_arg():
-        zones.extend(key.zone for key in parse_key(c.token()))
-    return zones
-
-
 def _where(c: Controller) -> str:
     return f"{c.file()}:{c.line()}"
 
@@ -64,7 +54,7 @@ def _rule(c: Controller) -> Rule:
     qtype = _qtype(c.val())
     if qtype is None:
         raise c.err(f"invalid query type {c.val()}")
-    zones = tuple(_zone_args(c)) or tuple(c.zones)
+    zones = tuple(c.zone_args()) or tuple(c.zones)
     rule = Rule(qclass, qtype, zones, _where(c))
     while c.next_block():
         prop = c.val()
