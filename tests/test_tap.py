@@ -144,8 +144,9 @@ class OptionsTests(unittest.TestCase):
         os.makedirs(directory)
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(directory)
-        text, name = self.parse().corefile()
-        self.assertEqual((text, name), (tap.DEFAULT_COREFILE, "<default Corefile>"))
+        source = self.parse("-p", "1053").source(registry=None)
+        self.assertEqual((source.path, source.text, source.default_port),
+                         (None, tap.DEFAULT_COREFILE, 1053))
 
     def test_dns_port_changes_only_the_default(self) -> None:
         directory = self.mktemp()

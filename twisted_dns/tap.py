@@ -79,13 +79,6 @@ class Options(usage.Options):
             path = "Corefile"
         return path
 
-    def corefile(self) -> tuple[str, str]:
-        """The configuration text and the name errors should point at."""
-        path = self.corefile_path()
-        if path is None:
-            return DEFAULT_COREFILE, DEFAULT_NAME
-        return instance.read_corefile(path), path
-
     def source(self, registry: Registry) -> instance.Source:
         """Where the configuration is read from, at start and at every reload."""
         path = self.corefile_path()
@@ -106,7 +99,10 @@ def makeService(options: Options) -> instance.DNSService:  # noqa: N802 - twistd
     except ConfigError as exc:
         _fail(str(exc))
     if options["plugins"]:
-        print(format_plugins(registry))
+        try:
+            print(format_plugins(registry), flush=True)
+        except BrokenPipeError:  # `twistd pydns --plugins | head`
+            sys.stdout = None
         raise SystemExit(0)
     source = options.source(registry)
     try:

@@ -14,7 +14,7 @@ from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration
-from twisted_dns.plugins.health.endpoint import split_host_port
+from twisted_dns.pkg.http import split_host_port
 from twisted_dns.plugins.health.health import SHARED_KEY, Health
 from twisted_dns.plugins.health.setup import setup
 from twisted_dns.server.config import BlockConfig
@@ -142,7 +142,7 @@ class EndpointTests(unittest.TestCase):
         health = self.start(clock)
         health.lameduck_duration = parse_duration("3s")
         port = health.port
-        stopped = health.shutdown()
+        stopped = health.lameduck().addCallback(lambda _: health.stop())
         self.assertNoResult(stopped)
         self.assertEqual((yield get(port)), (503, b"Shutting down"))
         clock.advance(2.9)
@@ -165,13 +165,6 @@ class EndpointTests(unittest.TestCase):
         clock.advance(0.5)
         self.assertIsNone(self.successResultOf(waited))
         self.assertIsNotNone(health.port)  # lameduck() only waits; shutdown() stops
-
-    @defer.inlineCallbacks
-    def test_shutdown_without_lameduck_waits_for_nothing(self):
-        clock = task.Clock()
-        health = self.start(clock)
-        yield health.shutdown()  # the Clock never advanced
-        self.assertIsNone(health.port)
 
     def test_port_in_use(self) -> None:
         first = self.start()

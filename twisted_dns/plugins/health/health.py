@@ -71,13 +71,6 @@ class Health:
         log.info("Going into lameduck mode for {duration}", duration=str(self.lameduck_duration))
         return task.deferLater(self.clock, self.lameduck_duration.seconds, lambda: None)
 
-    @defer.inlineCallbacks
-    def shutdown(self):
-        """The shutdown hook: the lame duck period (if any), then stop listening."""
-        if self.lameduck_duration > 0 and self.endpoint.listening is not None:
-            yield self.lameduck()
-        yield self.endpoint.stop()
-
     def stop(self) -> defer.Deferred:
         """Stop listening at once."""
         return self.endpoint.stop()
