@@ -1,4 +1,4 @@
-"""Benchmark driver: dnsperf against pydns and three Twisted yardsticks.
+"""Benchmark driver: dnsperf against pydns, Twisted yardsticks and Unbound.
 
     python bench/run.py [--duration SECONDS] [--only NAME ...] [--clients N]
                         [--outstanding Q] [--runs N] [--json PATH]
@@ -6,9 +6,11 @@
 For each target the driver picks a free port on 127.0.0.1, starts the server pinned
 to one CPU, waits (bounded) until it answers a query, runs dnsperf pinned to another
 CPU, parses dnsperf's statistics, stops the server with SIGTERM and finally prints a
-table and the ratio of pydns whoami to twisted.names.  Everything stays on loopback
-and every step has a time limit.  See bench/README.md for what the targets mean and
-for recorded results.
+table and the ratios the issues set targets for.  A target with ``upstream`` gets an
+Unbound of its own (bench/yardsticks/unbound_server.py) on dnsperf's CPU, its address in
+the server's environment as PYDNS_BENCH_UPSTREAM.  Everything stays on loopback and
+every step has a time limit.  See bench/README.md for what the targets mean and for
+recorded results.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: dnsperf -c / -q: see "Load shape" in bench/README.md
 DEFAULT_CLIENTS = 4
 DEFAULT_OUTSTANDING = 64
+#: the issues' targets: cache hits / bare Twisted echo, and forwarding qps per core
+CACHE_ECHO_TARGET = 0.45
+FORWARD_QPS_TARGET = 15_000
+UNBOUND_SCRIPT = BENCH / "yardsticks" / "unbound_server.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +58,19 @@ class Target:
     command: Callable[[int], list[str]]  # port -> argv
     #: runs ``twistd pydns``, so needs the dropin (see dropin_env)
     twistd_pydns: bool = False
+    #: needs an Unbound to forward to (see upstream)
+    upstream: bool = False
 
 
 def _twistd() -> str:
     candidate = BIN / "twistd"
     return str(candidate) if candidate.exists() else "twistd"
+
+
+def _pydns(corefile: str) -> Callable[[int], list[str]]:
+    """argv of ``twistd pydns`` serving bench/corefiles/``corefile`` on a port."""
+    return lambda port: [_twistd(), "-n", "--pidfile=", "pydns",
+                         "-c", str(BENCH / "corefiles" / corefile), "-p", str(port)]
 
 
 TARGETS: dict[str, Target] = {
@@ -66,11 +80,30 @@ TARGETS: dict[str, Target] = {
             "whoami",
             "pydns, Corefile bench/corefiles/whoami (. { whoami })",
             "example.org-A",
-            lambda port: [
-                _twistd(), "-n", "--pidfile=", "pydns",
-                "-c", str(BENCH / "corefiles" / "whoami"), "-p", str(port),
-            ],
+            _pydns("whoami"),
             twistd_pydns=True,
+        ),
+        Target(
+            "cache",
+            "pydns, bench/corefiles/cache (cache, forward . UNBOUND): all hits after warmup",
+            "bench.example-A",
+            _pydns("cache"),
+            twistd_pydns=True,
+            upstream=True,
+        ),
+        Target(
+            "forward",
+            "pydns, bench/corefiles/forward (forward . UNBOUND, no cache)",
+            "bench.example-A",
+            _pydns("forward"),
+            twistd_pydns=True,
+            upstream=True,
+        ),
+        Target(
+            "unbound",
+            "Unbound alone, answering the same names from local-data (reference)",
+            "bench.example-A",
+            lambda port: [sys.executable, str(UNBOUND_SCRIPT), str(port)],
         ),
         Target(
             "names",
@@ -240,33 +273,59 @@ def run_dnsperf(port: int, queries: Path, duration: float, args: argparse.Namesp
 
 
 @contextlib.contextmanager
+def started(name: str, argv: Sequence[str], port: int, cpu: int | None, env: dict[str, str],
+            workdir: Path, start_timeout: float) -> Iterator[subprocess.Popen]:
+    """Run ``argv`` pinned to ``cpu`` until it answers on ``port``; stop it on exit.
+
+    Raises RuntimeError, with the tail of its log (workdir/NAME.log), if it never answers.
+    """
+    log = workdir / f"{name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO, env=env, preexec_fn=pinned(cpu),
+        )
+    try:
+        try:
+            wait_ready(proc, port, time.monotonic() + start_timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{name}: {exc}\n{tail(log)}".rstrip()) from None
+        yield proc
+    finally:
+        stop(proc)
+
+
+def upstream(args: argparse.Namespace, workdir: Path,
+             env: dict[str, str]) -> contextlib.AbstractContextManager[subprocess.Popen]:
+    """An Unbound for a forwarding target, on dnsperf's CPU: the server keeps its own CPU
+    to itself, and what Unbound costs is not charged to it. ``env`` gains its address."""
+    port = free_port()
+    env["PYDNS_BENCH_UPSTREAM"] = f"127.0.0.1:{port}"
+    return started("unbound-upstream", [sys.executable, str(UNBOUND_SCRIPT), str(port)], port,
+                   args.client_cpu, env, workdir, args.start_timeout)
+
+
+@contextlib.contextmanager
 def serving(target: Target, args: argparse.Namespace, workdir: Path,
             wrap: Sequence[str] = ()) -> Iterator[tuple[subprocess.Popen, int]]:
     """Run ``target`` (its argv prefixed by ``wrap``) until it answers; stop it on exit.
 
+    A target with ``upstream`` gets its Unbound first, as ``proc.upstream`` (else None).
     Raises RuntimeError, with the tail of the server's log, if it never answers.
     """
     port = free_port()
-    log = workdir / f"{target.name}.log"
-    argv = [*wrap, *target.command(port)]
     env = dropin_env(workdir) if target.twistd_pydns else None
     if env is not None and not getattr(args, "_dropin_warned", False):
         args._dropin_warned = True
         print("   note: twistd has no pydns dropin installed; using twisted_plugins/pydns.py "
               "via PYTHONPATH", file=sys.stderr)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            cwd=REPO, env=env, preexec_fn=pinned(args.server_cpu),
-        )
-    try:
-        try:
-            wait_ready(proc, port, time.monotonic() + args.start_timeout)
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\n{tail(log)}".rstrip()) from None
+    env = dict(env or os.environ, PYDNS_BENCH_WORKDIR=str(workdir))
+    with contextlib.ExitStack() as stack:
+        helper = stack.enter_context(upstream(args, workdir, env)) if target.upstream else None
+        proc = stack.enter_context(started(target.name, [*wrap, *target.command(port)], port,
+                                           args.server_cpu, env, workdir, args.start_timeout))
+        proc.upstream = helper
         yield proc, port
-    finally:
-        stop(proc)
 
 
 def cpu_busy(cpu: int | None) -> float:
@@ -287,11 +346,16 @@ def measure_once(target: Target, args: argparse.Namespace, workdir: Path, record
     queries = BENCH / "queries" / target.queries
     with serving(target, args, workdir) as (proc, port):
         record.setdefault("command", target.command(port))
-        if args.warmup > 0:
+        if args.warmup > 0:  # for the cache target, this fills the cache
             run_dnsperf(port, queries, args.warmup, args, log)
+        helper = proc.upstream
+        up0 = cpu_seconds(helper.pid) if helper is not None else 0.0
         cpu0, busy0, t0 = cpu_seconds(proc.pid), cpu_busy(args.server_cpu), time.monotonic()
         stats, raw = run_dnsperf(port, queries, args.duration, args, log)
         cpu1, busy1, t1 = cpu_seconds(proc.pid), cpu_busy(args.server_cpu), time.monotonic()
+        if helper is not None:
+            # Unbound shares dnsperf's CPU: near 100 % together means the client side limits
+            stats["upstream_cpu_pct"] = 100.0 * (cpu_seconds(helper.pid) - up0) / (t1 - t0)
         alive = proc.poll() is None
     if not alive:
         raise RuntimeError(f"server exited with status {proc.returncode} under load\n"
@@ -384,7 +448,7 @@ def _pct(value: float | None) -> str:
 
 def table(records: Sequence[dict]) -> str:
     head = ("target", "qps", "min-max", "qps/cpu-s", "lost %", "avg ms", "max ms", "srv cpu %",
-            "other %", "dnsperf cpu %", "rcodes")
+            "other %", "dnsperf cpu %", "unbound cpu %", "rcodes")
     rows = [head]
     for rec in records:
         res = rec.get("result")
@@ -399,7 +463,7 @@ def table(records: Sequence[dict]) -> str:
                      f"{res['lost_pct']:.3f}", _ms(res["avg_latency_s"]),
                      _ms(res["max_latency_s"]), f"{res['server_cpu_pct']:.0f}",
                      _pct(res.get("server_cpu_other_pct")), f"{res['client_cpu_pct']:.0f}",
-                     rcodes))
+                     _pct(res.get("upstream_cpu_pct")), rcodes))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
@@ -420,6 +484,25 @@ def ratio(records: Sequence[dict], numerator: str, denominator: str,
     if top is None or not bottom:
         return None
     return top / bottom
+
+
+def verdicts(records: Sequence[dict]) -> list[str]:
+    """The issue's targets, met or not, by qps and by qps per server CPU-second."""
+    lines = []
+    for key in ("qps", "qps_per_cpu"):
+        cache = ratio(records, "cache", "echo", key)
+        if cache is not None:
+            lines.append(f"target cache / echo >= {CACHE_ECHO_TARGET} ({key}): {cache:.2f}x, "
+                         f"{'met' if cache >= CACHE_ECHO_TARGET else 'NOT met'}")
+    forward = next((rec for rec in records if rec["target"] == "forward" and "result" in rec),
+                   None)
+    if forward is not None:
+        for key, value in (("qps", forward["result"]["qps"]),
+                           ("qps_per_cpu", forward.get("qps_per_cpu"))):
+            if value is not None:
+                lines.append(f"target forward >= {FORWARD_QPS_TARGET} ({key}): {value:.0f}, "
+                             f"{'met' if value >= FORWARD_QPS_TARGET else 'NOT met'}")
+    return lines
 
 
 def add_load_options(ap: argparse.ArgumentParser) -> None:
@@ -509,13 +592,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = {}
     print()
     for num, den in (("whoami", "names"), ("whoami", "echo"), ("whoami", "echo-sendto"),
-                     ("names", "echo")):
+                     ("names", "echo"), ("cache", "echo"), ("cache", "echo-sendto"),
+                     ("cache", "names"), ("forward", "names"), ("forward", "unbound")):
         value = ratio(records, num, den)
         per_cpu = ratio(records, num, den, "qps_per_cpu")
         if value is not None:
             summary[f"{num}/{den}"] = {"qps": value, "qps_per_cpu": per_cpu}
             print(f"{num} / {den}: {value:.2f}x qps"
                   + ("" if per_cpu is None else f", {per_cpu:.2f}x qps per server CPU-second"))
+    for line in verdicts(records):
+        print(line)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()

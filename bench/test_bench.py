@@ -32,6 +32,7 @@ def _load(name: str, path: Path):
 run = _load("run", BENCH / "run.py")
 udp_echo = _load("bench_udp_echo", BENCH / "yardsticks" / "udp_echo.py")
 names_server = _load("bench_names_server", BENCH / "yardsticks" / "names_server.py")
+unbound_server = _load("bench_unbound_server", BENCH / "yardsticks" / "unbound_server.py")
 
 DNSPERF_OUTPUT = """\
 DNS Performance Testing Tool
@@ -120,6 +121,44 @@ class NamesYardstickTests(unittest.TestCase):
         self.assertEqual([rr.payload.dottedQuad() for rr in answers], ["127.0.0.1"])
 
 
+class UnboundYardstickTests(unittest.TestCase):
+    def test_a_record_per_queried_name(self) -> None:
+        queries = BENCH / "queries" / "bench.example-A"
+        names = [line.split()[0] for line in queries.read_text().splitlines()]
+        self.assertGreaterEqual(len(names), 24)  # "a few dozen": the cache target's working set
+        records = unbound_server.records(queries)
+        self.assertEqual(list(records), names)
+        self.assertEqual(len({rrs[0] for rrs in records.values()}), len(names))
+        with tempfile.TemporaryDirectory() as tmp:
+            conf = unbound_server.config(5399, tmp, queries)
+        self.assertIn("interface: 127.0.0.1@5399", conf)
+        self.assertIn('local-zone: "." static', conf)
+        for name in names:
+            self.assertIn(f'local-data: "{name} 3600 IN A ', conf)
+
+    def test_duplicates_and_comments(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "q"
+            path.write_text("# comment\na.example. A\n\na.example. AAAA\nb.example. A\n")
+            self.assertEqual(unbound_server.records(path), {
+                "a.example.": ["3600 IN A 192.0.2.1"], "b.example.": ["3600 IN A 192.0.2.2"]})
+
+
+class CorefileTests(unittest.TestCase):
+    def test_upstream_from_the_environment(self) -> None:
+        from twisted_dns.corefile.parser import load
+
+        for name, directives in (("cache", ["cache", "forward"]), ("forward", ["forward"])):
+            self.assertTrue(run.TARGETS[name].upstream)
+            blocks = load(str(BENCH / "corefiles" / name),
+                          environ={"PYDNS_BENCH_UPSTREAM": "127.0.0.1:5399"})
+            self.assertEqual(len(blocks), 1)
+            text = (BENCH / "corefiles" / name).read_text()
+            self.assertIn("forward . {$PYDNS_BENCH_UPSTREAM}", text)
+            for directive in directives:
+                self.assertIn(f"    {directive}", text)
+
+
 class ReportTests(unittest.TestCase):
     def records(self) -> list[dict]:
         stats = run.parse_dnsperf(DNSPERF_OUTPUT)
@@ -149,6 +188,23 @@ class ReportTests(unittest.TestCase):
         self.assertEqual(lines[2].split()[:4], ["whoami", "20", "10-30", "40"])
         self.assertIn("NOERROR=164000 SERVFAIL=400", lines[2])
         self.assertTrue(lines[4].startswith("echo") and "FAILED" in lines[4])
+        self.assertIn("unbound cpu %", lines[0])
+
+    def test_verdicts(self) -> None:
+        stats = run.parse_dnsperf(DNSPERF_OUTPUT)
+        records = []
+        for name, qps, per_cpu in (("cache", 25_000.0, 30_000.0), ("echo", 50_000.0, 60_000.0),
+                                   ("forward", 16_000.0, 14_000.0)):
+            record = {"target": name, "runs": [dict(stats, qps=qps, qps_per_cpu=per_cpu)]}
+            run.summarise(record)
+            records.append(record)
+        self.assertEqual(run.verdicts(records), [
+            "target cache / echo >= 0.45 (qps): 0.50x, met",
+            "target cache / echo >= 0.45 (qps_per_cpu): 0.50x, met",
+            "target forward >= 15000 (qps): 16000, met",
+            "target forward >= 15000 (qps_per_cpu): 14000, NOT met",
+        ])
+        self.assertEqual(run.verdicts(records[1:2]), [])
 
 
 class ProcessTests(unittest.TestCase):
@@ -175,6 +231,25 @@ class ProcessTests(unittest.TestCase):
                 with run.serving(run.TARGETS[name], args, Path(tmp)) as (proc, port):
                     self.assertTrue(run.answers(port, 2.0))
                 self.assertIsNotNone(proc.returncode)
+
+    @unittest.skipUnless(unbound_server.unbound_path(), "needs unbound")
+    def test_forward_target_reaches_its_unbound(self) -> None:
+        """The forward target answers a bench name with the record its own Unbound holds;
+        both processes are gone afterwards."""
+        import dns.query
+
+        query = dns.message.make_query("host07.bench.example.", "A")
+        with tempfile.TemporaryDirectory() as tmp:
+            with run.serving(run.TARGETS["forward"], self.args(), Path(tmp)) as (proc, port):
+                helper = proc.upstream
+                self.assertIsNotNone(helper)
+                reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+                direct = dns.query.udp(query, "127.0.0.1", port=int(helper.args[-1]),
+                                       timeout=5)
+            self.assertIsNotNone(proc.returncode)
+            self.assertIsNotNone(helper.returncode)
+        self.assertEqual([rr.to_text() for rr in reply.answer[0]], ["192.0.2.8"])
+        self.assertEqual(reply.answer, direct.answer)
 
     def test_server_that_exits(self) -> None:
         target = run.Target("broken", "exits at once", "example.org-A",

@@ -60,3 +60,21 @@ class ILifecycle(Interface):
 
     def OnShutdown():
         """Called before the process stops or a reload replaces this plugin."""
+
+
+class ITransferSource(Interface):
+    """A plugin whose zones the ``transfer`` plugin can send out (CoreDNS's
+    ``transfer.Transferer``): *file*, *auto* and *secondary* provide it."""
+
+    def Transfer(origin: str):
+        """The zone ``origin`` (lower-case, absolute text) to transfer.
+
+        Returns an object with ``serial`` (int) and ``axfr_rrsets()`` (every RRset, SOA
+        first and last), e.g. a :class:`twisted_dns.plugins.file.zone.Zone`; None while the
+        zone is served but has no data yet; raises ``KeyError`` when this plugin does not
+        serve ``origin`` (the next source is asked).
+        """
+
+    def OnZoneChange(callback) -> None:
+        """Call ``callback(origin)`` each time a new version of a zone is swapped in (so
+        the ``transfer`` plugin can NOTIFY its secondaries)."""

@@ -425,3 +425,117 @@ class ObserverTests(unittest.TestCase):
         harness.send(query())
         self.assertEqual(harness.reply().rcode(), dns.rcode.SERVFAIL)
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+
+class DeadlineSweepTests(unittest.TestCase):
+    """One periodic sweep, not a timer per query, gives waiting queries their deadline."""
+
+    def hanging(self, deadline: float = 2.0, slot: float = 0.5) -> tuple[Harness, list]:
+        """A harness whose plugin returns a fresh, never-fired Deferred per query; the
+        cancelled ones are listed in ``self.cancelled``."""
+        chains: list[defer.Deferred] = []
+        self.cancelled: list[defer.Deferred] = []
+
+        def serve(request: Any, writer: Any) -> defer.Deferred:
+            d: defer.Deferred = defer.Deferred(self.cancelled.append)
+            chains.append(d)
+            return d
+
+        harness = Harness(Plugin(serve), deadline=deadline)
+        harness.handler.deadline_slot = slot
+        return harness, chains
+
+    def rcodes(self, harness: Harness) -> list[int]:
+        return [dns.message.from_wire(data).rcode() for data in harness.sent]
+
+    def test_servfail_after_the_deadline_within_one_slot(self) -> None:
+        harness, chains = self.hanging(deadline=2.0, slot=0.5)
+        harness.clock.advance(0.3)  # off the slot grid: the deadline is 2.3
+        done = harness.send(query())
+        for _ in range(39):  # up to 2.25, in small steps: never early
+            harness.clock.advance(0.05)
+            self.assertEqual(harness.sent, [])
+        self.assertNoResult(done)
+        harness.clock.advance(0.5)  # 2.75: at most one slot past the deadline
+        self.assertEqual(self.rcodes(harness), [dns.rcode.SERVFAIL])
+        self.assertIsNone(self.successResultOf(done))
+        self.assertEqual(self.cancelled, chains)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+
+    def test_each_query_gets_its_own_deadline(self) -> None:
+        harness, _ = self.hanging(deadline=1.0, slot=0.1)
+        first = harness.send(query("a.example."))
+        harness.clock.advance(0.55)
+        second = harness.send(query("b.example."))
+        harness.clock.pump([0.1] * 5)  # 1.05
+        self.assertEqual(self.rcodes(harness), [dns.rcode.SERVFAIL])
+        self.successResultOf(first)
+        self.assertNoResult(second)
+        harness.clock.pump([0.1] * 4)  # 1.45
+        self.assertEqual(len(self.rcodes(harness)), 1)
+        harness.clock.advance(0.2)  # 1.65
+        self.assertEqual(self.rcodes(harness), [dns.rcode.SERVFAIL] * 2)
+        self.successResultOf(second)
+
+    def test_answered_in_time_gets_one_reply(self) -> None:
+        harness, chains = self.hanging(deadline=1.0, slot=0.25)
+        done = harness.send(query())
+        harness.clock.advance(0.5)
+        chains[0].callback(dns.rcode.REFUSED)
+        self.successResultOf(done)
+        harness.clock.pump([0.25] * 12)  # 3.5 s: well past the deadline
+        self.assertEqual(self.rcodes(harness), [dns.rcode.REFUSED])
+        self.assertFalse(harness.writers[0].closed)
+        self.assertEqual(self.cancelled, [])
+
+    def test_answered_in_time_among_hanging_ones(self) -> None:
+        harness, chains = self.hanging(deadline=1.0, slot=0.25)
+        harness.send(query("hangs.example."))
+        harness.send(query("answered.example."))
+        harness.send(query("hangs-too.example."))
+        chains[1].callback(dns.rcode.REFUSED)
+        harness.clock.pump([0.25] * 8)
+        replies = [dns.message.from_wire(data) for data in harness.sent]
+        self.assertEqual({str(r.question[0].name): r.rcode() for r in replies}, {
+            "hangs.example.": dns.rcode.SERVFAIL,
+            "answered.example.": dns.rcode.REFUSED,
+            "hangs-too.example.": dns.rcode.SERVFAIL,
+        })
+        self.assertEqual(len(replies), 3)
+        self.assertEqual(self.cancelled, [chains[0], chains[2]])
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+
+    def test_one_timer_for_all_waiting_queries(self) -> None:
+        harness, chains = self.hanging()
+        for i in range(50):
+            harness.send(query(f"q{i}.example."))
+        self.assertEqual(len(chains), 50)
+        self.assertEqual(len(harness.clock.getDelayedCalls()), 1)
+
+    def test_sweep_stops_when_nothing_waits(self) -> None:
+        harness, chains = self.hanging(deadline=5.0, slot=0.5)
+        harness.send(query("a.example."))
+        harness.send(query("b.example."))
+        harness.clock.advance(1.0)
+        chains[0].callback(dns.rcode.REFUSED)
+        self.assertEqual(len(harness.clock.getDelayedCalls()), 1)
+        chains[1].callback(dns.rcode.REFUSED)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+        # and starts again for the next one
+        harness.send(query("c.example."))
+        self.assertEqual(len(harness.clock.getDelayedCalls()), 1)
+        harness.clock.pump([0.5] * 11)
+        self.assertEqual(self.rcodes(harness)[-1], dns.rcode.SERVFAIL)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+
+    def test_stop_gives_up_on_waiting_queries(self) -> None:
+        harness, chains = self.hanging()
+        done = harness.send(query())
+        harness.handler.stop()
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+        self.assertEqual(harness.sent, [])  # the listener is gone: nothing to send through
+        self.assertTrue(harness.writers[0].closed)
+        self.assertEqual(self.cancelled, chains)
+        self.successResultOf(done)
+        harness.clock.advance(10)
+        self.assertEqual(harness.sent, [])

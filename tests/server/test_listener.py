@@ -322,3 +322,23 @@ class LifecycleTests(unittest.TestCase):
         reply = yield deferToThread(dns.query.udp, q, "127.0.0.1", port=listener.port,
                                     timeout=TIMEOUT)
         self.assertEqual(txt(reply), "127.0.0.1 udp")
+
+
+class StopTests(ListenerTestCase):
+    @defer.inlineCallbacks
+    def test_stop_ends_the_deadline_sweep(self):
+        listener = self.start(deadline=30.0)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.sendto(dns.message.make_query("slow.example.", "A").to_wire(),
+                    ("127.0.0.1", listener.port))
+        for _ in range(500):  # bounded: until the query reached the plugin
+            if self.plugin.requests:
+                break
+            yield deferToThread(lambda: None)
+        self.assertEqual(len(self.plugin.requests), 1)
+        self.assertIsNotNone(listener.handler._sweeper)
+        yield listener.stopService()
+        self.assertIsNone(listener.handler._sweeper)
+        self.assertEqual([call for call in reactor.getDelayedCalls()
+                          if call.func == listener.handler._sweep], [])

@@ -21,7 +21,7 @@ import dns.rcode
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from twisted_dns.interfaces import IPlugin, IReadiness
+from twisted_dns.interfaces import IPlugin, IReadiness, ITransferSource
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.file.zone import NXDOMAIN, Result, Zone, Zones
@@ -63,7 +63,7 @@ def _key(request: Request) -> tuple | None:
             request.max_size, request.udp_size)
 
 
-@implementer(IPlugin, IReadiness)
+@implementer(IPlugin, IReadiness, ITransferSource)
 class File:
     """Serves ``zones``; names outside them go to the next plugin.
 
@@ -86,6 +86,13 @@ class File:
 
     def Ready(self) -> bool:  # noqa: N802 - the IReadiness contract
         return self.zones.loaded()
+
+    def Transfer(self, origin: str) -> Zone | None:  # noqa: N802 - ITransferSource
+        """The served zone ``origin`` (None until loaded); KeyError when not served."""
+        return self.zones[origin]
+
+    def OnZoneChange(self, callback: Any) -> None:  # noqa: N802 - ITransferSource
+        self.zones.listeners.append(callback)
 
     def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
         qname = request.qname_lower

@@ -52,7 +52,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import dns.exception
 import dns.name
@@ -63,7 +63,6 @@ import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.rrset
 import dns.tokenizer
-import dns.zone
 import dns.zonefile
 
 NOERROR = int(dns.rcode.NOERROR)
@@ -137,7 +136,7 @@ class Zone:
     """One zone's records, indexed by owner name; built by the ``from_*`` constructors."""
 
     def __init__(self, origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset],
-                 source: str = "<rrsets>") -> None:
+                 source: str = "<rrsets>", copy: bool = True) -> None:
         self.origin = origin
         self.origin_text = _text(origin)
         self.source = source
@@ -146,7 +145,7 @@ class Zone:
         #: (owner, covered type) -> RRSIG RRset
         self._sigs: dict[tuple[str, int], dns.rrset.RRset] = {}
         for rrset in rrsets:
-            self._add(rrset)
+            self._add(rrset, copy)
         apex = self._nodes.get(self.origin_text, {})
         soa = apex.get(SOA)
         if soa is None:
@@ -169,12 +168,10 @@ class Zone:
                   filename: str = "<string>") -> Zone:
         """Parse master-file text ($ORIGIN, $TTL, $INCLUDE, $GENERATE, relative names)."""
         origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
-        parsed = dns.zone.Zone(origin, relativize=False)
+        collector = _Collector(origin)
         try:
-            with parsed.writer(True) as txn:
-                txn.check_put_rdataset(_cname_and_other_data)
-                dns.zonefile.Reader(_Tokenizer(text, filename), dns.rdataclass.IN, txn,
-                                    allow_include=True).read()
+            dns.zonefile.Reader(_Tokenizer(text, filename), dns.rdataclass.IN, collector,
+                                allow_include=True).read()
         except dns.exception.SyntaxError as e:
             # dnspython's text is FILE:LINE: message
             where = _WHERE.match(str(e))
@@ -183,9 +180,7 @@ class Zone:
             raise ZoneError(where["reason"], where["file"], int(where["line"])) from None
         except (dns.exception.DNSException, OSError, KeyError) as e:
             raise ZoneError(str(e), filename) from None
-        rrsets = [dns.rrset.from_rdata_list(name, rdataset.ttl, rdataset)
-                  for name, rdataset in parsed.iterate_rdatasets()]
-        return cls(origin, rrsets, filename)
+        return cls(origin, collector.rrsets.values(), filename, copy=False)
 
     @classmethod
     def from_file(cls, path: str, origin: str | dns.name.Name) -> Zone:
@@ -207,7 +202,9 @@ class Zone:
         origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
         return cls(origin, rrsets, source)
 
-    def _add(self, rrset: dns.rrset.RRset) -> None:
+    def _add(self, rrset: dns.rrset.RRset, copy: bool = True) -> None:
+        """File ``rrset`` under its owner; a copy unless it is ours (``copy=False``: fresh
+        RRsets each seen once, as :meth:`from_text` makes: copying re-hashes every rdata)."""
         if not rrset.name.is_subdomain(self.origin):
             raise ZoneError(f"{rrset.name} is not in zone {self.origin}", self.source)
         owner = _text(rrset.name)
@@ -217,9 +214,11 @@ class Zone:
             store, key = self._nodes.setdefault(owner, {}), rrset.rdtype
         known = store.get(key)
         if known is None:
-            copy = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers)
-            copy.update(rrset)
-            store[key] = copy
+            if copy:
+                mine = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers)
+                mine.update(rrset)
+                rrset = mine
+            store[key] = rrset
         else:
             known.union_update(rrset)
 
@@ -518,6 +517,8 @@ class Zones:
     def __init__(self, origins: Iterable[str] = ()) -> None:
         self._zones: dict[str, Zone | None] = dict.fromkeys(origins)
         self.origins: list[str] = list(self._zones)
+        #: called with the origin after :meth:`replace` swapped a zone in (NOTIFY)
+        self.listeners: list[Callable[[str], None]] = []
 
     def __getitem__(self, origin: str) -> Zone | None:
         return self._zones[origin]
@@ -537,8 +538,10 @@ class Zones:
             self.origins.remove(origin)
 
     def replace(self, zone: Zone) -> None:
-        """Swap in a new version of a served zone."""
+        """Swap in a new version of a served zone, then tell the listeners."""
         self.add(zone.origin_text, zone)
+        for listener in list(self.listeners):
+            listener(zone.origin_text)
 
     def match(self, qname_lower: str) -> str | None:
         """The longest served origin holding ``qname_lower`` (walks up label by label)."""
@@ -577,14 +580,49 @@ class _Tokenizer(dns.tokenizer.Tokenizer):
         return filename, line
 
 
-def _cname_and_other_data(txn, name: dns.name.Name, rdataset) -> None:
-    """A CNAME with other data is an error at its line (dnspython's check has no line)."""
-    node = txn.get_node(name)
-    if node is None:
-        return
-    kinds = {node.classify(), dns.node.NodeKind.classify_rdataset(rdataset)}
-    if kinds == {dns.node.NodeKind.CNAME, dns.node.NodeKind.REGULAR}:
-        raise dns.exception.SyntaxError(f"{name} has a CNAME and other data")
+class _Collector:
+    """What ``dns.zonefile.Reader`` needs of a transaction, filing records straight into RRsets.
+
+    dnspython's zone transaction validates, copies and re-hashes every record several times
+    (most of a big zone's load time); this keeps one RRset per (owner, type, covered type),
+    with TTLs minimized as dnspython does (the Reader itself skips names outside the zone). A
+    CNAME with other data raises a SyntaxError, which the Reader reports at its line.
+    """
+
+    _NEUTRAL = dns.node.NodeKind.NEUTRAL
+
+    def __init__(self, origin: dns.name.Name) -> None:
+        self.origin = origin
+        self.manager = self
+        self.rrsets: dict[tuple[dns.name.Name, int, int], dns.rrset.RRset] = {}
+        #: owner -> the kind of its data so far (CNAME or REGULAR; NEUTRAL types not noted)
+        self._kinds: dict[dns.name.Name, dns.node.NodeKind] = {}
+
+    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
+        return self.origin, False, self.origin
+
+    def check_put_rdataset(self, check) -> None:
+        """The Reader's CNAME check: done in :meth:`add`, where the line is known."""
+
+    def _set_origin(self, origin: dns.name.Name) -> None:
+        """``$ORIGIN`` changes names, not the zone."""
+
+    def add_unicode(self, attribute: str) -> None:
+        """``$UNICODE``: the Reader switches its IDNA codec itself; nothing to keep."""
+
+    def add(self, name: dns.name.Name, ttl: int, rdata) -> None:
+        covers = rdata.covers()
+        key = (name, rdata.rdtype, covers)
+        rrset = self.rrsets.get(key)
+        if rrset is None:
+            kind = dns.node.NodeKind.classify(rdata.rdtype, covers)
+            if kind is not self._NEUTRAL:
+                known = self._kinds.setdefault(name, kind)
+                if known is not kind:
+                    raise dns.exception.SyntaxError(f"{name} has a CNAME and other data")
+            rrset = self.rrsets[key] = dns.rrset.RRset(name, rdata.rdclass, rdata.rdtype,
+                                                       covers)
+        rrset.add(rdata, ttl)
 
 
 def _includes_from(text: str, folder: str) -> str:

@@ -1,0 +1,32 @@
+"""The *auto* handler: *file*'s handler behind a check that the name is in the block's zones.
+
+Subclassing :class:`~twisted_dns.plugins.file.handler.File` keeps lookups, rendering,
+fallthrough and readiness in one place, and gives *auto* every interface *file* provides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted_dns.pkg.chain import next_or_failure
+from twisted_dns.pkg.fallthrough import Fallthrough
+from twisted_dns.pkg.zones import match
+from twisted_dns.plugins.file.handler import File
+from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.request import Request
+
+NAME = "auto"
+
+
+class Auto(File):
+    """Serves the zones found in the directory, for names under ``origins`` only."""
+
+    def __init__(self, zones: Zones, origins: list[str], fall: Fallthrough | None = None,
+                 next_plugin: Any = None) -> None:
+        super().__init__(zones, fall, next_plugin, name=NAME)
+        self.origins = origins
+
+    def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
+        if match(self.origins, request.qname_lower) is None:
+            return next_or_failure(self.name, self.next, request, writer)
+        return super().ServeDNS(request, writer)

@@ -1,0 +1,1 @@
+"""The *transfer* plugin: zone transfers out (AXFR, IXFR as AXFR) and NOTIFY."""

@@ -1,0 +1,185 @@
+"""The *transfer* handler: AXFR out over TCP, IXFR answered as AXFR, NOTIFY on change.
+
+Zone data comes from the block's plugins providing
+:class:`~twisted_dns.interfaces.ITransferSource` (*file*, *auto*, *secondary*), found when
+the server starts. A transfer is several TCP messages written through the one writer of the
+query, 500 records each (as CoreDNS), each message rendered here once: a batch that does not
+fit 64 KiB is split in two until it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_dns.interfaces import IPlugin, ITransferSource
+from twisted_dns.pkg.chain import next_or_failure
+from twisted_dns.pkg.zones import match
+from twisted_dns.plugins.file.reload import serial_greater
+from twisted_dns.plugins.transfer.notify import Notifier
+from twisted_dns.request import Request
+
+log = Logger(namespace="transfer")
+
+NAME = "transfer"
+AXFR, IXFR, SOA = 252, 251, 6
+NOERROR = int(dns.rcode.NOERROR)
+SERVFAIL = int(dns.rcode.SERVFAIL)
+REFUSED = int(dns.rcode.REFUSED)
+#: records per message (CoreDNS sends once more than 500 are gathered)
+RECORDS_PER_MESSAGE = 500
+MAX_MESSAGE = 65535
+
+
+@dataclass
+class Xfr:
+    """One ``transfer`` line: its zones and who may transfer them (``*`` or (host, port))."""
+
+    zones: list[str]
+    to: list[str | tuple[str, int]] = field(default_factory=list)
+
+    def allowed(self, host: str) -> bool:
+        """Any port of a listed address may transfer (as CoreDNS: it compares IPs only)."""
+        return any(to == "*" or to[0] == host for to in self.to)
+
+    def secondaries(self) -> list[tuple[str, int]]:
+        """The addresses to NOTIFY (every ``to`` but ``*``)."""
+        return [to for to in self.to if to != "*"]
+
+
+@implementer(IPlugin)
+class Transfer:
+    """Answers AXFR/IXFR for its zones; everything else goes to the next plugin."""
+
+    def __init__(self, xfrs: list[Xfr], next_plugin: Any = None,
+                 notifier: Notifier | None = None) -> None:
+        self.xfrs = xfrs
+        self.next = next_plugin
+        self.notifier = notifier or Notifier()
+        self.sources: list[Any] = []
+
+    def Name(self) -> str:  # noqa: N802 - the IPlugin contract
+        return NAME
+
+    def use_sources(self, handlers: Iterable[Any]) -> None:
+        """Take zones from the block's transfer sources and NOTIFY when they change."""
+        self.sources = [h for h in handlers if h is not self and ITransferSource.providedBy(h)]
+        for source in self.sources:
+            source.OnZoneChange(self.zone_changed)
+
+    def zone_changed(self, origin: str) -> None:
+        """NOTIFY every listed secondary of ``origin`` (in the background)."""
+        targets = [to for xfr in self.xfrs if origin in xfr.zones for to in xfr.secondaries()]
+        for host, port in targets:
+            self.notifier.notify(origin, host, port)
+        if targets:
+            log.info("Sent notifies for zone {zone!r} to {to}", zone=origin,
+                     to=[f"{host}:{port}" for host, port in targets])
+
+    def _xfr(self, qname: str) -> Xfr | None:
+        """The ``transfer`` line whose zone is the longest match of ``qname``."""
+        best, best_zone = None, None
+        for xfr in self.xfrs:
+            zone = match(xfr.zones, qname)
+            if zone is not None and (best_zone is None or len(zone) > len(best_zone)):
+                best, best_zone = xfr, zone
+        return best
+
+    def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
+        qtype = request.qtype
+        if qtype != AXFR and qtype != IXFR:
+            return next_or_failure(NAME, self.next, request, writer)
+        if request.proto != "tcp":
+            return REFUSED
+        xfr = self._xfr(request.qname_lower)
+        if xfr is None:
+            return next_or_failure(NAME, self.next, request, writer)
+        if not xfr.allowed(request.client_host):
+            return REFUSED
+        serial = None
+        if qtype == IXFR:
+            authority = request.message().authority
+            if len(authority) != 1 or authority[0].rdtype != SOA:
+                return SERVFAIL
+            serial = authority[0][0].serial
+        for source in self.sources:
+            try:
+                zone = source.Transfer(request.qname_lower)
+            except KeyError:
+                continue
+            if zone is None:
+                return SERVFAIL
+            break
+        else:
+            return next_or_failure(NAME, self.next, request, writer)
+        if serial is not None and not serial_greater(zone.serial, serial):
+            # the client is up to date: a single SOA (RFC 1995 4)
+            writer.write(self._render(request, [zone.axfr_rrsets()[0]]))
+            log.info("Outgoing noop, incremental transfer for up to date zone {zone!r} to"
+                     " {client} for {serial} SOA serial", zone=request.qname_lower,
+                     client=request.client_host, serial=zone.serial)
+            return NOERROR
+        rrsets = zone.axfr_rrsets()
+        for data in self.messages(request, rrsets):
+            writer.write(data)
+        log.info("Outgoing transfer of {count} records of zone {zone!r} to {client} for"
+                 " {serial} SOA serial", count=sum(len(r) for r in rrsets),
+                 zone=request.qname_lower, client=request.client_host, serial=zone.serial)
+        return NOERROR
+
+    def messages(self, request: Request, rrsets: list[dns.rrset.RRset]) -> Iterator[bytes]:
+        """The transfer's messages, each under 64 KiB, about 500 records apiece."""
+        batch: list[dns.rrset.RRset] = []
+        count = 0
+        for rrset in rrsets:
+            batch.append(rrset)
+            count += len(rrset)
+            if count >= RECORDS_PER_MESSAGE:
+                yield from self._fitted(request, batch)
+                batch, count = [], 0
+        if batch:
+            yield from self._fitted(request, batch)
+
+    def _fitted(self, request: Request, batch: list[dns.rrset.RRset]) -> Iterator[bytes]:
+        """``batch`` as one message, or split in halves until each fits."""
+        try:
+            yield self._render(request, batch)
+            return
+        except dns.exception.TooBig:
+            pass
+        if len(batch) == 1:
+            batch = _single_records(batch[0])
+            if len(batch) == 1:
+                raise ValueError(f"record {batch[0].name} does not fit a DNS message")
+        half = len(batch) // 2
+        yield from self._fitted(request, batch[:half])
+        yield from self._fitted(request, batch[half:])
+
+    @staticmethod
+    def _render(request: Request, answer: list[dns.rrset.RRset]) -> bytes:
+        """One transfer message: the query's ID and question, AA, the records."""
+        message = dns.message.Message(request.id)
+        message.flags = dns.flags.QR | dns.flags.AA | (request.flags & dns.flags.RD)
+        message.question = list(request.message().question)
+        message.answer = answer
+        return message.to_wire(max_size=MAX_MESSAGE)
+
+
+def _single_records(rrset: dns.rrset.RRset) -> list[dns.rrset.RRset]:
+    """An RRset as one RRset per record (to spread a huge RRset over messages)."""
+    out = []
+    for rdata in rrset:
+        single = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers)
+        single.add(rdata, rrset.ttl)
+        out.append(single)
+    return out
