@@ -274,10 +274,11 @@ class _Exchange:
     def _finish(self, rcode: int) -> None:
         self.done = True
         self.forward.concurrent -= 1
-        if self.deferred is None:
+        d, self.deferred = self.deferred, None
+        if d is None:
             self.result = rcode
         else:
-            self.deferred.callback(rcode)
+            d.callback(rcode)
 
     def _cancel(self, _deferred: defer.Deferred) -> None:
         """The server gave up on the query: forget it (a late reply is dropped)."""

@@ -138,10 +138,13 @@ class _InFlight:
         del self.inflight[msg_id]
         return entry[0]
 
-    def expire(self, key: tuple[int, Waiter]) -> None:
-        msg_id, waiter = key
+    def expire(self, key: tuple[int, float]) -> None:
+        """Time out the query sent with this ID and deadline, if it still waits. The key holds
+        no reference to the waiter, so an answered query is freed without the collector."""
+        msg_id, deadline = key
         entry = self.inflight.get(msg_id)
-        if entry is not None and entry[0] is waiter:
+        if entry is not None and entry[3] == deadline:
+            waiter = entry[0]
             del self.inflight[msg_id]
             waiter.failed(UpstreamTimeout())
 
@@ -212,7 +215,7 @@ class UDPChannel(_InFlight, protocol.DatagramProtocol):
                 self.connectionRefused()
             waiter.failed(e)
             return
-        self.timeouts.add(deadline, self, (msg_id, waiter))
+        self.timeouts.add(deadline, self, (msg_id, deadline))
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:  # noqa: N802 - Twisted's API
         waiter = self._take(data)
@@ -251,7 +254,7 @@ class _StreamConnection(_InFlight, protocol.Protocol):
             self.queued.append(frame)
         else:
             self.transport.write(frame)
-        self.timeouts.add(deadline, self, (msg_id, waiter))
+        self.timeouts.add(deadline, self, (msg_id, deadline))
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted's API
         if self.pool.tls is not None:
