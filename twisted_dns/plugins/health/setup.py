@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twisted_dns.pkg.durations import Duration, parse_duration
-from twisted_dns.pkg.http import split_host_port
+from twisted_dns.pkg.http import address_arg
 from twisted_dns.plugins.health.health import DEFAULT_ADDRESS, SHARED_KEY, Health
 
 
@@ -14,15 +14,7 @@ def parse(c) -> tuple[str, Duration, tuple[str, int]]:
     where = ("", 0)
     while c.next():
         where = (c.file(), c.line())
-        args = c.remaining_args()
-        if len(args) > 1:
-            raise c.arg_err()
-        if args:
-            address = args[0]
-            try:
-                split_host_port(address)
-            except ValueError as exc:
-                raise c.err(str(exc)) from None
+        address = address_arg(c, DEFAULT_ADDRESS)
         while c.next_block():
             if c.val() != "lameduck":
                 raise c.err(f"unknown property '{c.val()}'")

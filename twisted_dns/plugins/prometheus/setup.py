@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted_dns.pkg.http import split_host_port
+from twisted_dns.pkg.http import address_arg
 from twisted_dns.plugins.prometheus import metrics
 from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY, Exporter
 from twisted_dns.plugins.prometheus.handler import Metrics
@@ -16,15 +16,7 @@ def parse(c) -> tuple[str, tuple[str, int]]:
         if where is not None:
             raise c.err("this plugin can only be used once per Server Block")
         where = (c.file(), c.line())
-        args = c.remaining_args()
-        if len(args) > 1:
-            raise c.arg_err()
-        if args:
-            address = args[0]
-            try:
-                split_host_port(address)
-            except ValueError as exc:
-                raise c.err(str(exc)) from None
+        address = address_arg(c, DEFAULT_ADDRESS)
         while c.next_block():
             option = c.val()
             if option in ("tls", "runtime_metrics"):

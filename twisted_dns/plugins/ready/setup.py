@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted_dns.pkg.http import split_host_port
+from twisted_dns.pkg.http import address_arg
 from twisted_dns.plugins.ready.ready import (
     DEFAULT_ADDRESS,
     MONITOR_TYPES,
@@ -22,15 +22,7 @@ def parse(c) -> tuple[str, str, tuple[str, int]]:
         if where is not None:
             raise c.err("this plugin can only be used once per Server Block")
         where = (c.file(), c.line())
-        args = c.remaining_args()
-        if len(args) > 1:
-            raise c.arg_err()
-        if args:
-            address = args[0]
-            try:
-                split_host_port(address)
-            except ValueError as exc:
-                raise c.err(str(exc)) from None
+        address = address_arg(c, DEFAULT_ADDRESS)
         while c.next_block():
             if c.val() != "monitor":
                 raise c.err(f"unknown property '{c.val()}'")
