@@ -58,12 +58,15 @@ import dns.exception
 import dns.name
 import dns.node
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
 import dns.rrset
 import dns.tokenizer
 import dns.zonefile
+
+from twisted_dns.plugins.file import masterfile
 
 NOERROR = int(dns.rcode.NOERROR)
 NXDOMAIN = int(dns.rcode.NXDOMAIN)
@@ -72,6 +75,7 @@ YXDOMAIN = int(dns.rcode.YXDOMAIN)
 
 A, NS, CNAME, SOA, MX, AAAA, SRV = 1, 2, 5, 6, 15, 28, 33
 DNAME, DS, RRSIG, NSEC = 39, 43, 46, 47
+IN = 1
 
 #: how many CNAME/DNAME steps one answer follows (BIND stops after a few more restarts)
 MAX_CHAIN = 16
@@ -127,6 +131,11 @@ def parent(name: str) -> str:
             i += 1
 
 
+def _rdata(rdtype: int, data: str | dns.rdata.Rdata) -> dns.rdata.Rdata:
+    """A record :mod:`masterfile` kept as absolute text (or parsed already) as an Rdata."""
+    return dns.rdata.from_text(IN, rdtype, data) if type(data) is str else data
+
+
 def _text(name: dns.name.Name) -> str:
     """The lower-case text form, the same as ``Request.qname_lower``."""
     return name.to_text().lower()
@@ -135,18 +144,26 @@ def _text(name: dns.name.Name) -> str:
 class Zone:
     """One zone's records, indexed by owner name; built by the ``from_*`` constructors."""
 
-    def __init__(self, origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset],
-                 source: str = "<rrsets>", copy: bool = True) -> None:
+    def __init__(self, origin: dns.name.Name, rrsets: Iterable[dns.rrset.RRset] = (),
+                 source: str = "<rrsets>", copy: bool = True,
+                 raw: masterfile.RawZone | None = None) -> None:
         self.origin = origin
         self.origin_text = _text(origin)
         self.source = source
-        #: owner (lower-case text) -> {rdtype: RRset}; RRSIGs live in ``_sigs``
-        self._nodes: dict[str, dict[int, dns.rrset.RRset]] = {}
+        #: owner (lower-case text) -> {rdtype: RRset}, or the records :mod:`masterfile`
+        #: read, made RRsets by :meth:`_node` when first read; RRSIGs live in ``_sigs``
+        self._nodes: dict[str, dict[int, dns.rrset.RRset] | list] = {}
         #: (owner, covered type) -> RRSIG RRset
         self._sigs: dict[tuple[str, int], dns.rrset.RRset] = {}
+        owners: dict[int, set[str]] | None = None
+        if raw is not None:
+            self._nodes = raw.nodes
+            owners = raw.owners
+            for owner in owners[RRSIG]:
+                self._node(owner)  # RRSIGs are looked up by what they cover: make them now
         for rrset in rrsets:
             self._add(rrset, copy)
-        apex = self._nodes.get(self.origin_text, {})
+        apex = self._node(self.origin_text) or {}
         soa = apex.get(SOA)
         if soa is None:
             raise ZoneError(f"no SOA record for origin {origin}", source)
@@ -159,7 +176,7 @@ class Zone:
             self.negative_soa.ttl = soa[0].minimum
         self.apex_ns: list[dns.rrset.RRset] = [apex[NS]] if NS in apex else []
         self.signed = bool(self._sigs)
-        self._index()
+        self._index(owners)
 
     # -- building ------------------------------------------------------------------------
 
@@ -168,6 +185,9 @@ class Zone:
                   filename: str = "<string>") -> Zone:
         """Parse master-file text ($ORIGIN, $TTL, $INCLUDE, $GENERATE, relative names)."""
         origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
+        raw = masterfile.read(text, origin, filename)
+        if raw is not None:
+            return cls(origin, source=filename, raw=raw)
         collector = _Collector(origin)
         try:
             dns.zonefile.Reader(_Tokenizer(text, filename), dns.rdataclass.IN, collector,
@@ -211,7 +231,9 @@ class Zone:
         if rrset.rdtype == RRSIG:
             store, key = self._sigs, (owner, rrset.covers)
         else:
-            store, key = self._nodes.setdefault(owner, {}), rrset.rdtype
+            store, key = self._node(owner), rrset.rdtype
+            if store is None:
+                store = self._nodes[owner] = {}
         known = store.get(key)
         if known is None:
             if copy:
@@ -222,34 +244,55 @@ class Zone:
         else:
             known.union_update(rrset)
 
-    def _index(self) -> None:
-        """Precompute names (with empty non-terminals), cuts, DNAMEs and what hides what."""
+    def _index(self, owners: dict[int, set[str]] | None) -> None:
+        """Precompute names (with empty non-terminals), cuts, DNAMEs and what hides what.
+
+        ``owners``: the owners of each of NS, DNAME and NSEC as :mod:`masterfile` noted them
+        (None: read them off the RRsets).
+        """
         origin = self.origin_text
         names = {origin}
+        add = names.add
         for owner in self._nodes:
             name = owner
             while name not in names:
-                names.add(name)
+                add(name)
                 name = parent(name)
         self._names = frozenset(names)
-        self.cuts = frozenset(n for n, node in self._nodes.items() if NS in node and n != origin)
-        self.dnames = frozenset(n for n, node in self._nodes.items() if DNAME in node)
+
+        def having(rdtype: int) -> frozenset[str]:
+            if owners is not None:
+                return frozenset(owners[rdtype])
+            return frozenset(n for n, node in self._nodes.items() if rdtype in node)
+
+        self.cuts = having(NS) - {origin}
+        self.dnames = having(DNAME)
         self._stops = self.cuts | self.dnames
         #: name -> the topmost cut (at or above it) or DNAME (above it) that takes a query
         #: for it away from this zone's data
         self._hidden_by: dict[str, str] = {}
         if self._stops:
-            for name in sorted(names, key=lambda n: n.count(".")):
-                if name == origin:
-                    continue
-                above = self._below(parent(name))
-                if above is not None:
-                    self._hidden_by[name] = above
-                elif name in self.cuts:
-                    self._hidden_by[name] = name
+            self._hide(names)
         self._wildcards = any(n.startswith("*.") for n in self._nodes)
         self._nsec_order: list[dns.name.Name] = sorted(
-            node[NSEC].name for node in self._nodes.values() if NSEC in node)
+            dns.name.from_text(n) for n in having(NSEC))
+
+    def _hide(self, names: Iterable[str]) -> None:
+        """Fill ``_hidden_by``, each name once: a name's answer comes from its parent's."""
+        origin = self.origin_text
+        #: name -> the cut or DNAME taking queries for names strictly below it (or None)
+        below: dict[str, str | None] = {origin: origin if origin in self.dnames else None}
+        for name in names:
+            chain = []
+            while name not in below:
+                chain.append(name)
+                name = parent(name)
+            above = below[name]
+            for step in reversed(chain):
+                hidden = above if above is not None else (step if step in self.cuts else None)
+                if hidden is not None:
+                    self._hidden_by[step] = hidden
+                above = below[step] = hidden or (step if step in self._stops else None)
 
     def _below(self, name: str) -> str | None:
         """The cut or DNAME that takes queries for names strictly below ``name``."""
@@ -272,13 +315,33 @@ class Zone:
 
     def get(self, name: str, rdtype: int) -> dns.rrset.RRset | None:
         """The RRset at ``name`` (lower-case text) of ``rdtype``, if any; no wildcards."""
-        node = self._nodes.get(name)
+        node = self._node(name)
         return None if node is None else node.get(rdtype)
+
+    def _node(self, name: str) -> dict[int, dns.rrset.RRset] | None:
+        """The RRsets at ``name`` (lower-case text), made from the file's records once."""
+        node = self._nodes.get(name)
+        if node is None or type(node) is dict:
+            return node
+        made: dict[int, dns.rrset.RRset] = {}
+        owner = dns.name.from_text(node[0] or name)
+        for rdtype, ttl, data in node[1:]:
+            rdata = _rdata(rdtype, data)
+            if rdtype == RRSIG:
+                store, key = self._sigs, (name, rdata.covers())
+            else:
+                store, key = made, rdtype
+            rrset = store.get(key)
+            if rrset is None:
+                rrset = store[key] = dns.rrset.RRset(owner, IN, rdtype, rdata.covers())
+            rrset.add(rdata, ttl)
+        self._nodes[name] = made
+        return made
 
     def rrsets(self) -> Iterator[dns.rrset.RRset]:
         """Every RRset (RRSIGs included), each once, in no particular order."""
-        for node in self._nodes.values():
-            yield from node.values()
+        for name in list(self._nodes):
+            yield from self._node(name).values()
         yield from self._sigs.values()
 
     def axfr_rrsets(self) -> list[dns.rrset.RRset]:
@@ -289,7 +352,7 @@ class Zone:
             sigs.setdefault(owner, []).append(sig)
         out = [self.soa]
         for owner in sorted(self._nodes, key=dns.name.from_text):
-            for _, rrset in sorted(self._nodes[owner].items()):
+            for _, rrset in sorted(self._node(owner).items()):
                 if rrset is not self.soa:
                     out.append(rrset)
             out.extend(sigs.get(owner, ()))
@@ -297,8 +360,16 @@ class Zone:
         return out
 
     def __len__(self) -> int:
-        """The number of records (not RRsets)."""
-        return sum(len(rrset) for rrset in self.rrsets())
+        """The number of records (not RRsets), without making RRsets of every name."""
+        count = len(self._sigs) and sum(len(rrset) for rrset in self._sigs.values())
+        for node in self._nodes.values():
+            if type(node) is dict:
+                count += sum(len(rrset) for rrset in node.values())
+            elif len(node) == 2:
+                count += 1
+            else:  # the same record may be written twice: count it once
+                count += len({(rdtype, _rdata(rdtype, data)) for rdtype, _, data in node[1:]})
+        return count
 
     def __repr__(self) -> str:
         return f"<Zone {self.origin_text} serial={self.serial} from {self.source}>"
@@ -356,7 +427,7 @@ class Zone:
                 stop = None  # DS at a cut is the parent's data: answer it from here
             if stop is not None:
                 return self._interrupt(stop, name, key, qtype, answer)
-            return self._found(self._nodes.get(key), name, qtype, answer, False)
+            return self._found(self._node(key), name, qtype, answer, False)
         closest = parent(key)
         while closest not in names:
             closest = parent(closest)
@@ -364,7 +435,7 @@ class Zone:
         if stop is not None:
             return self._interrupt(stop, name, key, qtype, answer)
         if self._wildcards:
-            wildcard = self._nodes.get("*." + closest if closest != "." else "*.")
+            wildcard = self._node("*." + closest if closest != "." else "*.")
             if wildcard is not None:
                 return self._found(wildcard, name, qtype, answer, True)
         return Result(NXDOMAIN, answer, [self.negative_soa], [])
@@ -392,7 +463,7 @@ class Zone:
     def _interrupt(self, stop: str, name: str, key: str, qtype: int,
                    answer: list) -> Result | None:
         """A cut (referral) or a DNAME (synthesized CNAME) above or at the name."""
-        node = self._nodes[stop]
+        node = self._node(stop)
         if stop in self.cuts:
             ns = node[NS]
             glue = self._glue(ns, stop)
@@ -436,7 +507,7 @@ class Zone:
         return extra
 
     def _addresses(self, name: str) -> list[dns.rrset.RRset]:
-        node = self._nodes.get(name)
+        node = self._node(name)
         if node is None:
             return []
         return [node[t] for t in (A, AAAA) if t in node]
@@ -457,7 +528,7 @@ class Zone:
             self._deny(result, qname)
         elif not result.aa and result.authority:
             # a referral: the DS of the cut, or the NSEC proving it has none (RFC 4035 3.1.4)
-            node = self._nodes[_text(result.authority[0].name)]
+            node = self._node(_text(result.authority[0].name))
             proof = node.get(DS) or node.get(NSEC)
             if proof is not None:
                 result.authority.append(proof)
@@ -488,13 +559,13 @@ class Zone:
         if not self._nsec_order:
             return
         key = _text(result.answer[-1][0].target) if result.answer else qname.lower()
-        node = self._nodes.get(key)
+        node = self._node(key)
         if node is not None and NSEC in node:
             result.authority.append(node[NSEC])
             return
         name = dns.name.from_text(key)
         index = bisect.bisect_left(self._nsec_order, name) - 1
-        covering = self._nodes[_text(self._nsec_order[index])][NSEC]
+        covering = self._node(_text(self._nsec_order[index]))[NSEC]
         result.authority.append(covering)
         if result.rcode == NXDOMAIN:
             closest = parent(key)
@@ -502,7 +573,7 @@ class Zone:
                 closest = parent(closest)
             wildcard = dns.name.from_text("*." + closest)
             index = bisect.bisect_left(self._nsec_order, wildcard) - 1
-            other = self._nodes[_text(self._nsec_order[index])][NSEC]
+            other = self._node(_text(self._nsec_order[index]))[NSEC]
             if other is not covering:
                 result.authority.append(other)
 
