@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
@@ -279,6 +279,37 @@ class ServerTests(unittest.TestCase):
         self.assertEqual((yield get(port)), (503, b"loading"))
         LOADING.ready = True
         self.assertEqual((yield get(port)), (200, b"OK"))
+
+
+class ShutdownTests(unittest.TestCase):
+    @defer.inlineCallbacks
+    def test_shutting_down_from_the_start_of_lameduck(self):
+        """CoreDNS's ready stops saying OK once shutdown begins: here from the lame duck
+        hooks on, while the endpoint (and DNS) still answer."""
+        clock = task.Clock()
+        server = yield start_server(
+            ". {\n    health 127.0.0.1:0 {\n        lameduck 5s\n    }\n"
+            "    ready 127.0.0.1:0\n    whoami\n}\n")
+        self.addCleanup(server.stop)
+        server.setup.shared["health"]["127.0.0.1:0"].clock = clock
+        endpoint = server.setup.shared[SHARED_KEY].endpoints["127.0.0.1:0"]
+        port = endpoint.port
+        self.assertEqual((yield get(port)), (200, b"OK"))
+        stopping = server.stop()
+        self.assertEqual((yield get(port)), (503, b"Shutting down"))
+        self.assertEqual((yield server.query("example.org")).rcode(), 0)  # DNS still served
+        self.assertNoResult(stopping)
+        clock.advance(5)
+        yield stopping
+        self.assertIsNone(endpoint.port)  # the shutdown hooks stopped it
+
+    def test_lameduck_hook_registered_once_per_endpoint(self) -> None:
+        configuration = configure_all(". {\n    ready\n}\nexample.org {\n    ready\n}\n")
+        self.assertEqual(len(configuration.lameduck_hooks), 1)
+        [endpoint] = configuration.shared[SHARED_KEY].endpoints.values()
+        endpoint.serving = True
+        configuration.lameduck_hooks[0]()
+        self.assertEqual(endpoint.answer(), (503, "Shutting down"))
 
 
 class ReadmeTests(unittest.TestCase):

@@ -539,3 +539,55 @@ class DeadlineSweepTests(unittest.TestCase):
         self.successResultOf(done)
         harness.clock.advance(10)
         self.assertEqual(harness.sent, [])
+
+
+class DrainTests(unittest.TestCase):
+    """``drained()``: what a stopping listener waits on before it closes."""
+
+    hanging = DeadlineSweepTests.hanging
+    rcodes = DeadlineSweepTests.rcodes
+
+    def test_nothing_waits(self) -> None:
+        harness = Harness(Plugin(answer_a))
+        harness.send(query())
+        self.assertEqual(harness.handler.waiting, 0)
+        self.successResultOf(harness.handler.drained())
+
+    def test_fires_when_the_last_chain_answers(self) -> None:
+        harness, chains = self.hanging()
+        harness.send(query("a.example."))
+        harness.send(query("b.example."))
+        self.assertEqual(harness.handler.waiting, 2)
+        drained = harness.handler.drained()
+        chains[1].callback(dns.rcode.REFUSED)
+        self.assertNoResult(drained)
+        chains[0].callback(dns.rcode.REFUSED)
+        self.successResultOf(drained)
+        self.assertEqual(self.rcodes(harness), [dns.rcode.REFUSED] * 2)
+
+    def test_the_deadline_answers_the_rest(self) -> None:
+        harness, _ = self.hanging(deadline=2.0, slot=0.5)
+        harness.send(query())
+        drained = harness.handler.drained()
+        harness.clock.pump([0.5] * 3)
+        self.assertNoResult(drained)
+        harness.clock.advance(0.5)
+        self.assertEqual(self.rcodes(harness), [dns.rcode.SERVFAIL])
+        self.successResultOf(drained)
+
+    def test_cancelled_waiter_is_forgotten(self) -> None:
+        harness, chains = self.hanging()
+        harness.send(query())
+        drained = harness.handler.drained()
+        drained.cancel()
+        self.failureResultOf(drained, defer.CancelledError)
+        self.assertEqual(harness.handler._drain_waiters, [])
+        chains[0].callback(dns.rcode.REFUSED)  # nothing left to fire
+
+    def test_stop_ends_the_drain(self) -> None:
+        harness, _ = self.hanging()
+        harness.send(query())
+        drained = harness.handler.drained()
+        harness.handler.stop()
+        self.successResultOf(drained)
+        self.assertEqual(harness.handler.waiting, 0)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import signal
 import socket
 from typing import Any
 
+import dns.message
 import dns.rcode
+import dns.rrset
 from twisted.internet import defer, reactor, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
@@ -15,6 +18,7 @@ from twisted.web.client import Agent, readBody
 
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import sharedports
+from twisted_dns.registry import GROUP, Registry
 from twisted_dns.server import instance
 from twisted_dns.testing import RunningServer, default_registry, free_port
 
@@ -293,6 +297,68 @@ class StopTests(ServiceTestCase):
         server = yield self.serve(". {\n    whoami\n}\n")
         yield server.stop()
         self.assertFalse((yield server.service.reload()))
+
+
+#: the queries the ``hold`` test plugin holds: (request, writer, Deferred), and who waits
+HELD: list[tuple[Any, Any, defer.Deferred]] = []
+ARRIVED: list[defer.Deferred] = []
+
+
+class Hold:
+    """Holds every query until the test answers it."""
+
+    def Name(self) -> str:
+        return "hold"
+
+    def ServeDNS(self, request: Any, writer: Any) -> defer.Deferred:
+        d: defer.Deferred = defer.Deferred()
+        HELD.append((request, writer, d))
+        for waiter in ARRIVED:  # after the handler queued the query, not from inside
+            reactor.callLater(0, waiter.callback, None)
+        ARRIVED.clear()
+        return d
+
+
+def hold_setup(c: Any) -> None:
+    while c.next():
+        pass
+    c.add_plugin(lambda _next: Hold())
+
+
+class ReloadDrainTests(ServiceTestCase):
+    @defer.inlineCallbacks
+    def test_removed_listener_answers_its_queries_before_closing(self):
+        self.addCleanup(HELD.clear)
+        entry_points = [*importlib.metadata.entry_points(group=GROUP),
+                        importlib.metadata.EntryPoint("hold", f"{__name__}:hold_setup", GROUP)]
+        registry = Registry.discover(entry_points)
+        kept = free_port()
+        self.write(f"a.example:{kept} {{\n    whoami\n}}\nx.example:0 {{\n    hold\n}}\n")
+        source = instance.Source(registry, path=self.path, default_port=0)
+        service = instance.DNSService(source.load(), source=source)
+        service.startService()
+        self.addCleanup(service.stopService)
+        yield service.started
+        server = RunningServer(service)
+        removed = service.listeners[("dns", "", 0)]
+        arrived: defer.Deferred = defer.Deferred()
+        ARRIVED.append(arrived)
+        asked = server.query("x.example", "TXT", port=removed.port)
+        yield arrived
+        self.write(f"a.example:{kept} {{\n    whoami\n}}\n")
+        reloading = service.reload()
+        self.assertEqual(set(service.listeners), {("dns", "", kept)})  # swapped already
+        self.assertEqual((yield server.query("a.example", port=kept)).rcode(),
+                         dns.rcode.NOERROR)
+        self.assertNoResult(reloading)  # the removed listener drains
+        [(request, writer, d)] = HELD
+        reply = dns.message.make_response(request.message())
+        reply.answer.append(dns.rrset.from_text(request.qname, 0, "IN", "TXT", "held"))
+        writer.write(reply)
+        d.callback(dns.rcode.NOERROR)
+        self.assertEqual((yield asked).answer, reply.answer)
+        self.assertTrue((yield reloading))
+        self.assertFalse(removed.running)
 
 
 class SignalTests(ServiceTestCase):

@@ -11,18 +11,21 @@ import socket
 import struct
 from typing import Any
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rrset
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.internet.threads import deferToThread
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from tests.server import Plugin, block
 from twisted_dns.errors import ConfigError
-from twisted_dns.server.listener import Listener
+from twisted_dns.response import CaptureWriter
+from twisted_dns.server.listener import DRAIN_MARGIN, Listener
 from twisted_dns.server.routing import ZoneRouter
 from twisted_dns.server.sockets import ListenError
 
@@ -324,21 +327,161 @@ class LifecycleTests(unittest.TestCase):
         self.assertEqual(txt(reply), "127.0.0.1 udp")
 
 
-class StopTests(ListenerTestCase):
+class DrainTests(ListenerTestCase):
+    """stopService stops reading, answers the queries it holds, then closes."""
+
+    def start_holding(self, **options: Any) -> Listener:
+        """A listener whose plugin holds ``hold.`` queries in ``self.held`` until the test
+        answers them; ``self.arrived`` fires at the first."""
+        self.held: list[tuple[Any, Any, defer.Deferred]] = []
+        self.arrived: defer.Deferred = defer.Deferred()
+
+        def hold(request: Any, writer: Any) -> Any:
+            if not request.qname_lower.startswith("hold."):
+                return serve(request, writer)
+            d: defer.Deferred = defer.Deferred()
+            self.held.append((request, writer, d))
+            if len(self.held) == 1:  # once the handler has queued it, not from inside
+                reactor.callLater(0, self.arrived.callback, None)
+            return d
+
+        listener = self.start(**options)
+        self.plugin.serve = hold
+        self.logged: list[str] = []
+
+        def observe(event: dict) -> None:
+            if event.get("log_namespace") == "server":
+                self.logged.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        return listener
+
+    def release(self) -> None:
+        """Answer every held query: TXT "released"."""
+        for request, writer, d in self.held:
+            reply = dns.message.make_response(request.message())
+            reply.answer.append(dns.rrset.from_text(request.qname, 0, "IN", "TXT", "released"))
+            writer.write(reply)
+            d.callback(dns.rcode.NOERROR)
+
     @defer.inlineCallbacks
-    def test_stop_ends_the_deadline_sweep(self):
-        listener = self.start(deadline=30.0)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.sendto(dns.message.make_query("slow.example.", "A").to_wire(),
-                    ("127.0.0.1", listener.port))
-        for _ in range(500):  # bounded: until the query reached the plugin
-            if self.plugin.requests:
-                break
-            yield deferToThread(lambda: None)
+    def test_udp_query_in_flight_is_answered(self):
+        listener = self.start_holding()
+        asked = self.udp(dns.message.make_query("hold.example.", "TXT"), listener.port)
+        yield self.arrived
+        stopping = listener.stopService()
+        self.assertEqual(self.logged[-1],
+                         f"draining 1 in-flight queries on dns://127.0.0.1:{listener.port}")
+        # taken after the drain started: never read, so never answered
+        late = dns.message.make_query("late.example.", "TXT")
+        with self.assertRaises(dns.exception.Timeout):
+            yield deferToThread(dns.query.udp, late, "127.0.0.1", port=listener.port,
+                                timeout=0.3)
+        self.assertNoResult(stopping)
+        self.release()
+        reply = yield asked
+        self.assertEqual(txt(reply), "released")
+        yield stopping
         self.assertEqual(len(self.plugin.requests), 1)
-        self.assertIsNotNone(listener.handler._sweeper)
-        yield listener.stopService()
-        self.assertIsNone(listener.handler._sweeper)
+        self.assertFalse(listener.running)
+
+    @defer.inlineCallbacks
+    def test_tcp_query_in_flight_is_answered(self):
+        listener = self.start_holding()
+        sock = yield deferToThread(tcp_connect, listener.port)
+        self.addCleanup(sock.close)
+        sock.sendall(frame(dns.message.make_query("hold.example.", "TXT")))
+        yield self.arrived
+        stopping = listener.stopService()
+
+        def new_connection() -> Any:
+            """Refused, or accepted by the kernel and then closed: never answered."""
+            try:
+                with tcp_connect(listener.port) as other:
+                    other.sendall(frame(dns.message.make_query("late.example.", "TXT")))
+                    return read_frame(other)
+            except OSError as exc:
+                return exc
+
+        late = yield deferToThread(new_connection)
+        self.assertTrue(late is None or isinstance(late, ConnectionError), late)
+        # a new query on the open connection is not read either
+        sock.sendall(frame(dns.message.make_query("later.example.", "TXT")))
+        self.assertNoResult(stopping)
+        self.release()
+        reply = yield deferToThread(read_frame, sock)
+        self.assertEqual(txt(reply), "released")
+        self.assertIsNone((yield deferToThread(read_frame, sock)))  # then closed
+        yield stopping
+        self.assertEqual(len(self.plugin.requests), 1)
+        self.assertEqual(len(listener.factory.connections), 0)
+
+    @defer.inlineCallbacks
+    def test_unanswered_query_gets_servfail_at_its_deadline_then_closes(self):
+        listener = self.start_holding(deadline=0.5)
+        asked = self.udp(dns.message.make_query("hold.example.", "TXT"), listener.port)
+        yield self.arrived
+        stopping = listener.stopService()
+        reply = yield asked
+        self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL)
+        yield stopping
+        self.assertEqual(listener.handler.waiting, 0)
         self.assertEqual([call for call in reactor.getDelayedCalls()
                           if call.func == listener.handler._sweep], [])
+
+    @defer.inlineCallbacks
+    def test_nothing_in_flight_closes_at_once(self):
+        listener = self.start_holding()
+        reply = yield self.udp(dns.message.make_query("who.example.", "TXT"), listener.port)
+        self.assertEqual(txt(reply), "127.0.0.1 udp")
+        yield listener.stopService()
+        self.assertFalse([line for line in self.logged if line.startswith("draining")])
+
+
+class ClockDrainTests(unittest.TestCase):
+    """The drain's timing, driven by task.Clock: no sockets, queries fed to the handler."""
+
+    def listener(self, deadline: float) -> tuple[Listener, task.Clock, list]:
+        clock = task.Clock()
+        listener = Listener("dns", "127.0.0.1", 0, ZoneRouter([(".", block(Plugin(
+            lambda request, writer: defer.Deferred())))]), reactor=clock, deadline=deadline)
+        writers: list[CaptureWriter] = []
+
+        def make_writer(request: Any) -> CaptureWriter:
+            writers.append(CaptureWriter(request))
+            return writers[-1]
+
+        q = dns.message.make_query("hang.example.", "A").to_wire()
+        listener.handler.handle(q, ("127.0.0.1", 1), ("127.0.0.1", 53), "udp", make_writer)
+        return listener, clock, writers
+
+    def test_bounded_by_the_deadline(self) -> None:
+        listener, clock, writers = self.listener(deadline=3.0)
+        stopping = listener.stopService()
+        clock.advance(2.9)
+        self.assertNoResult(stopping)
+        clock.pump([0.1] * 2)
+        self.successResultOf(stopping)
+        [reply] = writers[0].sent
+        self.assertEqual(dns.message.from_wire(reply).rcode(), dns.rcode.SERVFAIL)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_safety_net(self) -> None:
+        """Should the sweep not answer in time, the listener closes anyway, a margin later."""
+        listener, clock, writers = self.listener(deadline=60.0)
+        listener.handler.deadline = 1.0  # the waiting query keeps its 60 s deadline
+        stopping = listener.stopService()
+        clock.advance(1.0 + listener.handler.deadline_slot + DRAIN_MARGIN)
+        self.successResultOf(stopping)
+        self.assertEqual(writers[0].sent, [])  # given up, as a closed listener must
+        self.assertTrue(writers[0].closed)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_stop_twice_waits_for_the_same_close(self) -> None:
+        listener, clock, _ = self.listener(deadline=1.0)
+        first, second = listener.stopService(), listener.stopService()
+        self.assertNoResult(second)
+        clock.advance(1.0)
+        self.successResultOf(first)
+        self.successResultOf(second)

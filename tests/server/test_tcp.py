@@ -238,3 +238,64 @@ class FactoryTests(unittest.TestCase):
         conn.lose()
         self.successResultOf(done)
         self.successResultOf(conn.factory.close_all())
+
+
+class DrainTests(unittest.TestCase):
+    """Stopping: read nothing more, still answer what was read, then close politely."""
+
+    def held(self, **options: Any) -> tuple[Connection, list]:
+        waiting: list[tuple[Any, Any, defer.Deferred]] = []
+
+        def later(request: Any, writer: Any) -> defer.Deferred:
+            d: defer.Deferred = defer.Deferred()
+            waiting.append((request, writer, d))
+            return d
+
+        return Connection(later, **options), waiting
+
+    def test_stop_reading_keeps_writing(self) -> None:
+        conn, waiting = self.held()
+        conn.protocol.dataReceived(frame(query(msg_id=1)))
+        conn.factory.stop_reading()
+        self.assertEqual(conn.transport.producerState, "paused")
+        conn.protocol.pauseProducing()  # flow control comes and goes: still not reading
+        conn.protocol.resumeProducing()
+        self.assertEqual(conn.transport.producerState, "paused")
+        request, writer, d = waiting[0]
+        refuse(request, writer)
+        d.callback(dns.rcode.REFUSED)
+        self.assertEqual([r.id for r in conn.replies()], [1])
+        self.assertEqual(conn.transport.producerState, "paused")
+        self.assertFalse(conn.transport.disconnecting)
+
+    def test_no_new_connection_while_draining(self) -> None:
+        conn = Connection()
+        conn.factory.stop_reading()
+        self.assertIsNone(conn.factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 1)))
+
+    def test_close_all_with_grace_flushes_then_aborts_the_stalled(self) -> None:
+        conn = Connection()
+        conn.protocol.dataReceived(frame(query(msg_id=3)))
+        stalled, stalled_transport = conn.connect()
+        stalled.pauseProducing()  # its client does not read
+        conn.factory.stop_reading()
+        done = conn.factory.close_all(grace=1.0)
+        for transport in (conn.transport, stalled_transport):
+            self.assertTrue(transport.disconnecting)  # a polite close, flushing first
+            self.assertFalse(transport.disconnected)
+            self.assertIsNone(transport.producer)  # or a paused producer holds it open
+        self.assertEqual([r.id for r in conn.replies()], [3])
+        conn.lose()
+        self.assertNoResult(done)
+        conn.clock.advance(1.0)
+        self.assertTrue(stalled_transport.disconnected)  # aborted
+        stalled.connectionLost(None)
+        self.successResultOf(done)
+        self.assertEqual(conn.clock.getDelayedCalls(), [])
+
+    def test_close_all_with_grace_cancels_its_timer(self) -> None:
+        conn = Connection()
+        done = conn.factory.close_all(grace=1.0)
+        conn.lose()
+        self.successResultOf(done)
+        self.assertEqual(conn.clock.getDelayedCalls(), [])

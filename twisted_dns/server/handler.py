@@ -23,6 +23,11 @@ seconds while any query waits, answers those past their deadline (so SERVFAIL co
 one slot late, never early). Answered ones are only marked and dropped when the sweep
 reaches them; the sweep stops as soon as nothing waits, and ``stop()`` ends it for good.
 
+Draining (a listener stopping): ``drained()`` fires once no query waits, so the listener can
+stop reading, let the waiting queries be answered (by their chain or the deadline), and only
+then close. It costs the query path nothing: the waiters are looked at only when the last
+waiting query settles.
+
 Nothing a query or a plugin does escapes ``handle``: a listener never dies of a query.
 """
 
@@ -120,6 +125,8 @@ class QueryHandler:
         #: how many of ``_waiting`` are not answered yet
         self._live = 0
         self._sweeper: Any = None
+        #: fired (see drained) when the last waiting query settles
+        self._drain_waiters: list[defer.Deferred] = []
         _handlers.add(self)
         for attach in list(_attachers):
             attach(self)
@@ -268,13 +275,40 @@ class QueryHandler:
             self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
 
     def _settled(self) -> None:
-        """One waiting query is answered; with none left, the sweep stops."""
+        """One waiting query is answered; with none left, the sweep stops (and a drain ends)."""
         self._live -= 1
         if not self._live:
             self._waiting.clear()
             sweeper, self._sweeper = self._sweeper, None
             if sweeper is not None and sweeper.active():
                 sweeper.cancel()
+            if self._drain_waiters:
+                waiters, self._drain_waiters = self._drain_waiters, []
+                for d in waiters:
+                    d.callback(None)
+
+    @property
+    def waiting(self) -> int:
+        """How many queries wait on their chain (not answered yet)."""
+        return self._live
+
+    def drained(self) -> defer.Deferred:
+        """A Deferred firing once no query waits on its chain (at once if none does).
+
+        Each waiting query is answered by its chain or, at the latest, by the deadline sweep;
+        cancelling the Deferred only stops waiting.
+        """
+        if not self._live:
+            return defer.succeed(None)
+        waiters = self._drain_waiters
+
+        def cancel(d: defer.Deferred) -> None:
+            if d in waiters:
+                waiters.remove(d)
+
+        d: defer.Deferred = defer.Deferred(cancel)
+        waiters.append(d)
+        return d
 
     def stop(self) -> None:
         """The listener is gone: give up on the waiting queries (no reply can be sent now:

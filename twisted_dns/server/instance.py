@@ -17,8 +17,10 @@ HTTP endpoints (health, ready, metrics) survive step 2 by taking over the old co
 open port (:mod:`twisted_dns.pkg.sharedports`) instead of closing and reopening it.
 
 Stopping (SIGTERM: twistd stops the service before the reactor) is: lame duck hooks (health
-answers 503 for its lame duck duration while DNS keeps answering), then the listeners close,
-then the shutdown hooks run.
+answers 503 for its lame duck duration, ready at once, while DNS keeps answering), then the
+listeners drain (stop reading, answer the queries in flight within their deadline) and close,
+then the shutdown hooks run. A listener a reload removes drains the same way before the old
+configuration's shutdown hooks run.
 """
 
 from __future__ import annotations
@@ -244,7 +246,8 @@ class DNSService(service.Service):
         return failure
 
     def stopService(self) -> defer.Deferred:  # noqa: N802 - Twisted's name
-        """Lame duck, close the listeners, run the shutdown hooks; calling again waits too."""
+        """Lame duck, drain and close the listeners, run the shutdown hooks; calling again
+        waits too."""
         if self._stopped is None:
             self._stopped = defer.ensureDeferred(self._stop())
         waiter: defer.Deferred = defer.Deferred()
@@ -353,7 +356,7 @@ async def _run_hooks(hooks: list[Callable[[], Any]], what: str, together: bool =
 
 
 def _close(listeners: Iterable[Listener]) -> defer.Deferred:
-    """Stop ``listeners`` together; fires when all are closed."""
+    """Drain and stop ``listeners`` together; fires when all are closed."""
     return defer.DeferredList([defer.maybeDeferred(listener.stopService)
                                for listener in listeners])
 

@@ -3,6 +3,14 @@
 For ``dns://`` that is a UDP port and a TCP port with the same number, sharing one
 :class:`QueryHandler` (and so one :class:`ZoneRouter`). Sockets are created by
 :mod:`twisted_dns.server.sockets` and adopted by the reactor.
+
+Stopping drains, so that no query already taken is left without an answer:
+
+1. stop taking queries: the UDP port stops reading (its socket stays open, replies still go
+   out), the TCP port stops accepting, open connections stop reading but still write;
+2. wait until no query waits on its chain: each is answered by its chain or, at its
+   deadline, SERVFAIL by the handler's sweep (a safety net closes anyway a little later);
+3. close the ports and the connections (flushing replies already written).
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ from twisted_dns.server.udp import MAX_DATAGRAM, DNSDatagramProtocol
 log = Logger(namespace="server")
 
 SUPPORTED_SCHEMES = ("dns",)
+
+#: seconds a drain may last beyond the handler's deadline (one sweep slot late and then some)
+DRAIN_MARGIN = 1.0
+#: seconds an open TCP connection has to take its last replies once the drain is over
+CLOSE_GRACE = 1.0
 
 
 class Listener(service.Service):
@@ -63,6 +76,7 @@ class Listener(service.Service):
         self.name = f"{scheme}://{sockets.display(host, port)}"
         self._udp_port: Any = None
         self._tcp_port: Any = None
+        self._closing: defer.Deferred | None = None
 
     @property
     def router(self) -> ZoneRouter:
@@ -74,6 +88,7 @@ class Listener(service.Service):
         self.handler.router = router
 
     def startService(self) -> None:  # noqa: N802 - Twisted's name
+        self._closing = None
         pair = sockets.bind_pair(self.host, self.port, reuseport=self.reuseport,
                                  rcvbuf=self.rcvbuf, backlog=self.backlog)
         try:
@@ -97,12 +112,45 @@ class Listener(service.Service):
                  port=self.port)
 
     def stopService(self) -> defer.Deferred:  # noqa: N802
-        super().stopService()
-        waits = []
-        for port in (self._udp_port, self._tcp_port):
-            if port is not None:
-                waits.append(defer.maybeDeferred(port.stopListening))
+        """Drain, then close (see the module docstring); fires once closed. Calling it again
+        while draining waits for the same close."""
+        if self._closing is None:
+            super().stopService()
+            self._closing = defer.ensureDeferred(self._drain_and_close())
+            self._closing.addErrback(
+                lambda failure: log.failure("closing {name} failed", failure, name=self.name))
+        waiter: defer.Deferred = defer.Deferred()
+        self._closing.addBoth(lambda result: (waiter.callback(None), result)[1])
+        return waiter
+
+    async def _drain_and_close(self) -> None:
+        udp, tcp = self._udp_port, self._tcp_port
         self._udp_port = self._tcp_port = None
-        self.handler.stop()  # no deadline sweep outlives the listener
-        waits.append(self.factory.close_all())
-        return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: None)
+        closed = []
+        if udp is not None:
+            udp.stopReading()  # not stopListening: the replies of the drain use the socket
+        if tcp is not None:
+            closed.append(defer.maybeDeferred(tcp.stopListening))
+        self.factory.stop_reading()
+        try:
+            await self._drain()
+        finally:
+            self.handler.stop()  # gives up on any query left; no deadline sweep outlives us
+            if udp is not None:
+                closed.append(defer.maybeDeferred(udp.stopListening))
+            closed.append(self.factory.close_all(grace=CLOSE_GRACE))
+            await defer.gatherResults(closed, consumeErrors=True)
+
+    async def _drain(self) -> None:
+        """Wait until no query waits on its chain, at most the deadline and a margin."""
+        handler = self.handler
+        waiting = handler.waiting
+        if not waiting:
+            return
+        log.info("draining {n} in-flight queries on {name}", n=waiting, name=self.name)
+        bound = handler.deadline + handler.deadline_slot + DRAIN_MARGIN
+        try:
+            await handler.drained().addTimeout(bound, self.reactor)
+        except defer.TimeoutError:
+            log.warn("{n} queries on {name} still unanswered after {bound}s: closing",
+                     n=handler.waiting, name=self.name, bound=bound)

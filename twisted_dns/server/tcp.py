@@ -12,6 +12,10 @@ A slow or hostile client cannot hold much: connections are capped per listener, 
 pauses while ``max_inflight`` queries of a connection are unanswered or while the client does
 not read its replies (Twisted's producer flow control), and a stalled connection is aborted,
 not politely closed (a polite close would wait for the client to read).
+
+Stopping (see :mod:`twisted_dns.server.listener`): ``stop_reading`` pauses every connection
+for good (queries in flight still get their replies), then ``close_all`` closes them,
+flushing what was written, and aborts those a client does not let close within a grace time.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class DNSStreamProtocol(Protocol):
         self._reading = True
         self._write_blocked = False
         self._lost = False
+        #: stopping: never read again, whatever flow control says
+        self._draining = False
         self._make_writer: Any = None
 
     # Connection lifetime
@@ -145,8 +151,24 @@ class DNSStreamProtocol(Protocol):
 
     # Flow control and timers
 
+    def stop_reading(self) -> None:
+        """Read no more queries; the ones in flight are still answered."""
+        self._draining = True
+        self._update_reading()
+
+    def close(self) -> None:
+        """Close once the replies already written are sent (no producer may hold it open)."""
+        if self._lost:
+            return
+        self._draining = True
+        transport = self.transport
+        if transport.producer is not None:
+            transport.unregisterProducer()
+        transport.loseConnection()
+
     def _update_reading(self) -> None:
-        want = not self._write_blocked and self._inflight < self.factory.max_inflight
+        want = (not self._write_blocked and self._inflight < self.factory.max_inflight
+                and not self._draining)
         if want != self._reading and not self._lost:
             self._reading = want
             if want:
@@ -204,11 +226,13 @@ class DNSStreamFactory(Factory):
         self.max_connections = max_connections
         self.max_inflight = max_inflight
         self.connections: set[DNSStreamProtocol] = set()
+        #: stopping: no new connection, none of the open ones reads
+        self.draining = False
         self._waiters: list[defer.Deferred] = []
 
     def buildProtocol(self, addr: Any) -> DNSStreamProtocol | None:  # noqa: N802
         # Twisted calls connectionMade right after this, so ``connections`` is up to date
-        if len(self.connections) >= self.max_connections:
+        if self.draining or len(self.connections) >= self.max_connections:
             log.debug("refusing TCP connection from {addr}: {n} open", addr=addr,
                       n=len(self.connections))
             return None  # Twisted closes the socket at once
@@ -221,12 +245,39 @@ class DNSStreamFactory(Factory):
             for d in waiters:
                 d.callback(None)
 
-    def close_all(self) -> defer.Deferred:
-        """Abort every open connection; fires once all of them are gone."""
+    def stop_reading(self) -> None:
+        """Accept no connection and read no query any more; replies can still be written."""
+        self.draining = True
+        for protocol in self.connections:
+            protocol.stop_reading()
+
+    def close_all(self, grace: float = 0.0) -> defer.Deferred:
+        """Close every open connection; fires once all of them are gone.
+
+        Without ``grace`` they are aborted at once. With it, what was written is sent first,
+        and the connections still open ``grace`` seconds later (a client that does not read)
+        are aborted.
+        """
         if not self.connections:
             return defer.succeed(None)
         d: defer.Deferred = defer.Deferred()
         self._waiters.append(d)
+        if grace <= 0:
+            self._abort_all()
+            return d
+        for protocol in list(self.connections):
+            protocol.close()
+        if self.connections:
+            timer = self.reactor.callLater(grace, self._abort_all)
+
+            def closed(result: Any) -> Any:
+                if timer.active():
+                    timer.cancel()
+                return result
+
+            d.addBoth(closed)
+        return d
+
+    def _abort_all(self) -> None:
         for protocol in list(self.connections):
             protocol.transport.abortConnection()
-        return d

@@ -115,6 +115,11 @@ class ReadyEndpoint:
                               self.file, self.line) from exc
         self.serving = True
 
+    def lameduck(self) -> None:
+        """The server stops for good: answer "Shutting down" from now on, still listening
+        until :meth:`stop` (CoreDNS's ready is not-ready as soon as shutdown begins)."""
+        self.serving = False
+
     def stop(self) -> defer.Deferred:
         """Answer "Shutting down" from now on and stop listening."""
         self.serving = False

@@ -47,6 +47,8 @@ def setup(c) -> None:
         endpoint.file, endpoint.line = file, line
         c.on_startup(endpoint.start)
         c.on_shutdown(endpoint.stop)
+        # not ready from the start of the final stop (a reload runs no lame duck hook)
+        c.on_lameduck(endpoint.lameduck)
     elif monitor == "continuously":
         endpoint.monitor = monitor
     # Not a link in the query chain: ready is a web server beside it (as in CoreDNS).
