@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dns.edns
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -102,3 +105,82 @@ class EncoderTests(unittest.TestCase):
 
     def test_opt(self) -> None:
         self.assertEqual(wire.opt(1232, do=True), b"\x00\x00\x29\x04\xd0\x00\x00\x80\x00\x00\x00")
+
+
+def rrset(name: str, rdtype: str, *rdatas: str, ttl: int = 300) -> dns.rrset.RRset:
+    return dns.rrset.from_text(name, ttl, "IN", rdtype, *rdatas)
+
+
+#: one of each type with its own writer, names in RDATA sharing suffixes with owners
+SECTIONS = (
+    [rrset("WWW.Example.ORG.", "A", "192.0.2.1", "192.0.2.2"),
+     rrset("www.example.org.", "AAAA", "2001:db8::1"),
+     rrset("alias.example.org.", "CNAME", "www.example.org."),
+     rrset("example.org.", "MX", "10 mail.example.org.", "20 mx.elsewhere.test."),
+     rrset("_sip._tcp.example.org.", "SRV", "10 60 5060 sip.example.org."),
+     rrset("d.example.org.", "DNAME", "example.net."),
+     rrset("1.2.0.192.in-addr.arpa.", "PTR", "www.example.org."),
+     rrset("example.org.", "TXT", '"v=spf1 -all"', '"two" "strings"'),
+     rrset("example.org.", "CAA", '0 issue "ca.example.net"')],
+    [rrset("example.org.", "NS", "ns1.example.org.", "NS2.example.org."),
+     rrset("example.org.", "SOA", "ns1.example.org. hostmaster.example.org. 1 2 3 4 5")],
+    [rrset("ns1.example.org.", "A", "192.0.2.53"), rrset(".", "NS", "a.root-servers.net.")],
+)
+
+
+class FromRRsetsTests(unittest.TestCase):
+    """Replies rendered from RRsets read back as the same message dnspython renders."""
+
+    def rendered(self, request: Request, rcode: int = 0, aa: bool = True) -> dns.message.Message:
+        data = wire.from_rrsets(request, rcode, *SECTIONS, aa=aa)
+        return dns.message.from_wire(data)
+
+    def test_same_message_as_dnspython(self) -> None:
+        request = request_for("www.EXAMPLE.org.", "A")
+        reply = self.rendered(request)
+        self.assertEqual((reply.answer, reply.authority, reply.additional),
+                         tuple(list(section) for section in SECTIONS))
+        self.assertEqual([r.ttl for r in reply.answer], [r.ttl for r in SECTIONS[0]])
+        self.assertEqual(reply.question, request.message().question)
+        self.assertEqual(reply.id, request.id)
+        # a name written before is pointed to, spelled as it was then (the question's here)
+        self.assertEqual(reply.answer[0].name.to_text(), "www.EXAMPLE.org.")
+        self.assertEqual(reply.authority[0][1].target.to_text(), "NS2.EXAMPLE.org.")
+        self.assertEqual(reply.flags, dns.flags.QR | dns.flags.AA | dns.flags.RD | dns.flags.CD)
+
+    def test_names_are_compressed(self) -> None:
+        """Owners and NS/CNAME/MX/PTR/SOA targets point to names written before: smaller
+        than with owners alone compressed, and about dnspython's own size."""
+        request = request_for("www.example.org.", "A")
+        data = wire.from_rrsets(request, 0, *SECTIONS, aa=True)
+        expected = dns.message.make_response(request.message())
+        expected.answer, expected.authority, expected.additional = (list(s) for s in SECTIONS)
+        self.assertLessEqual(len(data), len(expected.to_wire()) + 16)
+        # the question's name, and the SRV target (RFC 2782: never compressed)
+        self.assertEqual(data.count(b"\x07example\x03org\x00"), 2)
+
+    def test_opt_and_rcode(self) -> None:
+        request = request_for("nope.example.org.", "A", use_edns=0, want_dnssec=True)
+        reply = self.rendered(request, rcode=3, aa=False)
+        self.assertEqual(reply.rcode(), dns.rcode.NXDOMAIN)
+        self.assertFalse(reply.flags & dns.flags.AA)
+        self.assertEqual(reply.edns, 0)
+        self.assertTrue(reply.ednsflags & dns.flags.DO)
+        self.assertEqual(reply.payload, request.udp_size)
+
+    def test_too_big_for_the_client(self) -> None:
+        request = request_for("www.example.org.", "TXT")  # no EDNS: 512 bytes at most
+        big = rrset("www.example.org.", "TXT", *(f'"{"x" * 200} {i}"' for i in range(3)))
+        self.assertRaises(wire.TooBig, wire.from_rrsets, request, 0, [big])
+        tcp = Request.from_wire(request.wire, ("127.0.0.1", 1), ("127.0.0.1", 53), "tcp")
+        self.assertEqual(len(dns.message.from_wire(wire.from_rrsets(tcp, 0, [big])).answer), 1)
+
+    def test_edns_options_go_to_dnspython(self) -> None:
+        """A reply may have to echo options: the caller renders it with dnspython."""
+        request = request_for(use_edns=0, options=[dns.edns.GenericOption(65001, b"x")])
+        self.assertRaises(wire.TooBig, wire.from_rrsets, request, 0, SECTIONS[0])
+
+    def test_relative_names_refused(self) -> None:
+        relative = dns.rrset.RRset(dns.name.from_text("www", None), 1, 1)
+        relative.add(dns.rdata.from_text(1, 1, "192.0.2.1"))
+        self.assertRaises(ValueError, wire.from_rrsets, request_for(), 0, [relative])

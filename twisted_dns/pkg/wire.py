@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dns.rrset import RRset
+
     from twisted_dns.request import Request
 
 #: A compression pointer to the question name (which always starts at offset 12).
@@ -44,6 +46,8 @@ _RR_FIXED = struct.Struct("!HHIH")
 #: an OPT record: root owner, type, UDP size, extended rcode/version/flags, rdata length
 _OPT_FIXED = struct.Struct("!BHHIH")
 _SRV_FIXED = struct.Struct("!HHH")
+_POINTER = struct.Struct("!H")
+_SOA_FIXED = struct.Struct("!IIIII")
 
 
 def rr(name: bytes, rdtype: int, rdclass: int, ttl: int, rdata: bytes) -> bytes:
@@ -127,3 +131,147 @@ def aaaa_rdata(address: str) -> bytes:
 def srv_rdata(priority: int, weight: int, port: int, target: bytes) -> bytes:
     """An SRV record's rdata; ``target`` is a wire name (uncompressed, RFC 2782)."""
     return _SRV_FIXED.pack(priority, weight, port) + target
+
+
+class TooBig(ValueError):  # noqa: N818 - a signal, not a failure
+    """The reply does not fit the client: render it with dnspython, which truncates."""
+
+
+def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset],
+                authority: Sequence[RRset] = (), additional: Sequence[RRset] = (),
+                aa: bool = False) -> bytes:
+    """A reply to ``request`` holding dnspython RRsets, without building a Message.
+
+    Names are compressed against the question and each other (owners, and the names in the
+    RDATA of the types RFC 3597 lets compress: NS, CNAME, PTR, MX, SOA), the OPT record and
+    flags are those :func:`reply` writes. :class:`TooBig` when the reply exceeds
+    ``request.max_size`` (dnspython's renderer then truncates it) or when the query has EDNS
+    options a reply might echo.
+    """
+    if request.edns_options:
+        raise TooBig("EDNS options")
+    qd = request.question_wire
+    out = [qd]
+    size = 12 + len(qd)
+    names = _Names(qd)
+    counts = []
+    for section in (answer, authority, additional):
+        count = 0
+        for rrset in section:
+            rdtype, rdclass, ttl = rrset.rdtype, rrset.rdclass, rrset.ttl
+            write = _RDATA.get(rdtype, _any_rdata)
+            for rdata in rrset:
+                owner = names.encode(rrset.name.labels, size)
+                data = write(rdata, names, size + len(owner) + 10)
+                record = b"".join((owner, _RR_FIXED.pack(rdtype, rdclass, ttl, len(data)), data))
+                out.append(record)
+                size += len(record)
+                count += 1
+        counts.append(count)
+    if request.edns:
+        out.append(_OPT_FIXED.pack(0, TYPE_OPT, request.udp_size,
+                                   ((rcode >> 4) << 24) | (DO if request.do else 0), 0))
+        size += 11
+        counts[2] += 1
+    if size > request.max_size:
+        raise TooBig(f"{size} bytes")
+    flags = QR | (request.flags & _COPIED) | (rcode & 0xF) | (AA if aa else 0)
+    out.insert(0, _HEADER.pack(request.id, flags, 1, *counts))
+    return b"".join(out)
+
+
+class _Names:
+    """Owner-name compression (RFC 1035 4.1.4): each name suffix written once, then pointed
+    to; suffixes are matched case-insensitively, as every resolver does."""
+
+    __slots__ = ("_offsets",)
+
+    def __init__(self, question: bytes) -> None:
+        #: lower-case label tuple -> offset of a suffix already written
+        self._offsets: dict[tuple[bytes, ...], int] = {}
+        labels = []
+        starts = []
+        off = 0
+        while question[off]:
+            length = question[off]
+            if length > 63:  # a pointer (not sent by real clients): point to none of it
+                return
+            starts.append(off)
+            labels.append(question[off + 1:off + 1 + length].lower())
+            off += 1 + length
+        for i, start in enumerate(starts):
+            self._offsets[tuple(labels[i:])] = 12 + start
+
+    def encode(self, labels: tuple[bytes, ...], at: int) -> bytes:
+        """``labels`` (a dnspython Name's, absolute) as written at offset ``at``."""
+        if labels[-1]:
+            raise ValueError("a relative name cannot be written")
+        lowered = tuple(label.lower() for label in labels[:-1])
+        offsets = self._offsets
+        out = bytearray()
+        for i in range(len(lowered)):
+            suffix = lowered[i:]
+            pointer = offsets.get(suffix)
+            if pointer is not None:
+                out += _POINTER.pack(0xC000 | pointer)
+                return bytes(out)
+            here = at + len(out)
+            if here < 0x4000:
+                offsets[suffix] = here
+            label = labels[i]
+            out.append(len(label))
+            out += label
+        out.append(0)
+        return bytes(out)
+
+
+# RDATA writers: (rdata, names, offset of the RDATA) -> bytes. dnspython's own ``to_wire``
+# builds a Name per suffix of every name it writes, even uncompressed: most of a reply's cost.
+
+def _any_rdata(rdata: Any, names: _Names, at: int) -> bytes:
+    return rdata.to_wire()
+
+
+def _target(rdata: Any, names: _Names, at: int) -> bytes:
+    return names.encode(rdata.target.labels, at)
+
+
+def _uncompressed_target(rdata: Any, names: _Names, at: int) -> bytes:
+    return _plain(rdata.target.labels)
+
+
+def _mx(rdata: Any, names: _Names, at: int) -> bytes:
+    return _POINTER.pack(rdata.preference) + names.encode(rdata.exchange.labels, at + 2)
+
+
+def _srv(rdata: Any, names: _Names, at: int) -> bytes:
+    return (_SRV_FIXED.pack(rdata.priority, rdata.weight, rdata.port)
+            + _plain(rdata.target.labels))
+
+
+def _soa(rdata: Any, names: _Names, at: int) -> bytes:
+    mname = names.encode(rdata.mname.labels, at)
+    rname = names.encode(rdata.rname.labels, at + len(mname))
+    return b"".join((mname, rname, _SOA_FIXED.pack(rdata.serial, rdata.refresh, rdata.retry,
+                                                   rdata.expire, rdata.minimum)))
+
+
+def _a(rdata: Any, names: _Names, at: int) -> bytes:
+    return socket.inet_pton(socket.AF_INET, rdata.address)
+
+
+def _aaaa(rdata: Any, names: _Names, at: int) -> bytes:
+    return socket.inet_pton(socket.AF_INET6, rdata.address)
+
+
+def _plain(labels: tuple[bytes, ...]) -> bytes:
+    """An absolute name's labels, uncompressed."""
+    if labels[-1]:
+        raise ValueError("a relative name cannot be written")
+    return b"".join(bytes((len(label),)) + label for label in labels)
+
+
+_RDATA: dict[int, Callable[[Any, _Names, int], bytes]] = {
+    1: _a, 2: _target, 5: _target, 6: _soa, 12: _target, 15: _mx, 28: _aaaa, 33: _srv,
+    39: _uncompressed_target,
+}

@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin, IReadiness, ITransferSource
+from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.file.zone import NXDOMAIN, Result, Zone, Zones
@@ -123,7 +124,11 @@ class File:
         if result.rcode == SERVFAIL and not result.answer:
             return SERVFAIL
         # a CNAME loop is written: SERVFAIL with the chain up to the loop (as BIND)
-        data = render(request, reply(request, result))
+        try:
+            data = wire.from_rrsets(request, result.rcode, result.answer, result.authority,
+                                    result.additional, result.aa)
+        except wire.TooBig:
+            data = render(request, reply(request, result))  # dnspython truncates
         if key is not None:
             if len(replies) >= MAX_CACHED:
                 replies.clear()

@@ -11,7 +11,8 @@ record as strictly, but keeps the common ones as text until a query needs them:
   by dnspython at once, exactly as its zone reader would, and kept as an ``Rdata``;
 * owners are kept as lower-case text, as ``Zone`` indexes them.
 
-``Zone`` turns a name's records into dnspython RRsets the first time a lookup reads it.
+``Zone`` turns a name's records into dnspython RRsets the first time a lookup reads it
+(:func:`name` and :func:`rdata` make the objects).
 Directives and TTL rules are dnspython's (``$ORIGIN``, ``$TTL``, the last stated TTL, the
 SOA MINIMUM before any ``$TTL``); a file using ``$INCLUDE``, ``$GENERATE`` or ``$UNICODE``,
 or quotes or escapes before the RDATA, is left to dnspython's reader (``read`` returns
@@ -21,9 +22,11 @@ line.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import dns.exception
@@ -32,6 +35,14 @@ import dns.node
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.DNAME
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.ANY.NS
+import dns.rdtypes.ANY.PTR
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
+import dns.rdtypes.IN.SRV
 import dns.ttl
 
 IN = 1
@@ -50,6 +61,8 @@ _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|;.*|[()]|(?:[^\s"();\\]|\\.?)+|"')
 _SPECIAL = re.compile(r'["();\\]')
 _CNAME_KIND, _NEUTRAL_KIND = dns.node.NodeKind.CNAME, dns.node.NodeKind.NEUTRAL
 _MALFORMED = "Text input is malformed."
+#: what :meth:`_Reader._type` says of the class IN
+_CLASS = -1
 
 
 class RawZone(NamedTuple):
@@ -72,9 +85,38 @@ class _HandOverError(Exception):
 def read(text: str, origin: dns.name.Name, filename: str) -> RawZone | None:
     """Read master-file ``text`` for zone ``origin``; None when dnspython must read it."""
     try:
-        return _Reader(origin, filename).read(text)
+        with collector_paused():
+            return _Reader(origin, filename).read(text)
     except _HandOverError:
         return None
+
+
+def rdata(rdtype: int, data: str | dns.rdata.Rdata) -> dns.rdata.Rdata:
+    """A record as :func:`read` kept it (checked text, or parsed) as an Rdata."""
+    if type(data) is not str:
+        return data
+    make = _MAKERS.get(rdtype)
+    return make(rdtype, data) if make else dns.rdata.from_text(IN, rdtype, data)
+
+
+def name(text: str) -> dns.name.Name:
+    """An absolute name as :func:`read` kept it (a key or a display text) as a Name."""
+    if "\\" in text or text == ".":
+        return dns.name.from_text(text)
+    return dns.name.Name([label.encode() for label in text.split(".")])
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: a load makes millions of objects, none of
+    them in a cycle, and the collector would scan the growing heap again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Reader:
@@ -98,7 +140,8 @@ class _Reader:
                            else self.origin_text)
         self.nodes: dict[str, list] = {}
         self.owners: dict[int, set[str]] = {rdtype: set() for rdtype in INDEXED_TYPES}
-        self.types: dict[str, int] = {}
+        #: token -> its type (or ``_CLASS``), as far as seen
+        self.types: dict[str, int] = {"IN": _CLASS, "A": A, "AAAA": AAAA}
         self.lineno = 0
 
     def fail(self, reason: str) -> Exception:
@@ -225,7 +268,7 @@ class _Reader:
             self.last_ttl = ttl
             pos += 1
         rdtype = self._type(fields, pos, size)
-        if rdtype is None:  # a class came first: IN
+        if rdtype == _CLASS:  # IN; a TTL may follow
             pos += 1
             if ttl is None and pos < size:
                 ttl = self._ttl(fields[pos])
@@ -233,7 +276,7 @@ class _Reader:
                     self.last_ttl = ttl
                     pos += 1
             rdtype = self._type(fields, pos, size)
-            if rdtype is None:
+            if rdtype == _CLASS:
                 raise self.fail(f"unknown rdatatype '{fields[pos]}'")
         if ttl is None:
             ttl = self._implicit_ttl()
@@ -247,8 +290,8 @@ class _Reader:
             raise self.fail("Missing default TTL value")
         self._add(key, display, rdtype, ttl, data)
 
-    def _type(self, fields: list[str], pos: int, size: int) -> int | None:
-        """The type at ``fields[pos]``; None when it is the class IN (another class is an
+    def _type(self, fields: list[str], pos: int, size: int) -> int:
+        """The type at ``fields[pos]``, or ``_CLASS`` for the class IN (another class is an
         error, as in dnspython)."""
         if pos >= size:
             raise self.fail(_MALFORMED)
@@ -256,8 +299,6 @@ class _Reader:
         rdtype = self.types.get(token)
         if rdtype is not None:
             return rdtype
-        if token.upper() == "IN":
-            return None
         try:
             rdclass = dns.rdataclass.from_text(token)
         except dns.exception.SyntaxError as e:
@@ -267,7 +308,8 @@ class _Reader:
         else:
             if rdclass != IN:
                 raise self.fail("RR class is not zone's class")
-            return None
+            self.types[token] = _CLASS
+            return _CLASS
         try:
             rdtype = self.types[token] = int(dns.rdatatype.from_text(token))
         except Exception:
@@ -354,6 +396,35 @@ _CHECKS: dict[int, Callable[[_Reader, list[str]], str | None]] = {
     NS: _numbers_then_name(0), CNAME: _numbers_then_name(0), PTR: _numbers_then_name(0),
     DNAME: _numbers_then_name(0), MX: _numbers_then_name(1), SRV: _numbers_then_name(3),
     TXT: _strings, SPF: _strings,
+}
+
+
+def _make_target(rdtype: int, text: str) -> dns.rdata.Rdata:
+    return _CLASSES[rdtype](IN, rdtype, name(text))
+
+
+def _make_mx(rdtype: int, text: str) -> dns.rdata.Rdata:
+    preference, target = text.split()
+    return dns.rdtypes.ANY.MX.MX(IN, rdtype, int(preference), name(target))
+
+
+def _make_srv(rdtype: int, text: str) -> dns.rdata.Rdata:
+    priority, weight, port, target = text.split()
+    return dns.rdtypes.IN.SRV.SRV(IN, rdtype, int(priority), int(weight), int(port),
+                                  name(target))
+
+
+_CLASSES: dict[int, Any] = {
+    A: dns.rdtypes.IN.A.A, AAAA: dns.rdtypes.IN.AAAA.AAAA, NS: dns.rdtypes.ANY.NS.NS,
+    CNAME: dns.rdtypes.ANY.CNAME.CNAME, PTR: dns.rdtypes.ANY.PTR.PTR,
+    DNAME: dns.rdtypes.ANY.DNAME.DNAME,
+}
+#: rdtype -> how the text :data:`_CHECKS` kept becomes an Rdata, quicker than from_text
+_MAKERS: dict[int, Callable[[int, str], dns.rdata.Rdata]] = {
+    A: lambda rdtype, text: dns.rdtypes.IN.A.A(IN, rdtype, text),
+    AAAA: lambda rdtype, text: dns.rdtypes.IN.AAAA.AAAA(IN, rdtype, text),
+    NS: _make_target, CNAME: _make_target, PTR: _make_target, DNAME: _make_target,
+    MX: _make_mx, SRV: _make_srv,
 }
 
 

@@ -58,7 +58,6 @@ import dns.exception
 import dns.name
 import dns.node
 import dns.rcode
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.CNAME
@@ -131,11 +130,6 @@ def parent(name: str) -> str:
             i += 1
 
 
-def _rdata(rdtype: int, data: str | dns.rdata.Rdata) -> dns.rdata.Rdata:
-    """A record :mod:`masterfile` kept as absolute text (or parsed already) as an Rdata."""
-    return dns.rdata.from_text(IN, rdtype, data) if type(data) is str else data
-
-
 def _text(name: dns.name.Name) -> str:
     """The lower-case text form, the same as ``Request.qname_lower``."""
     return name.to_text().lower()
@@ -187,7 +181,8 @@ class Zone:
         origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
         raw = masterfile.read(text, origin, filename)
         if raw is not None:
-            return cls(origin, source=filename, raw=raw)
+            with masterfile.collector_paused():
+                return cls(origin, source=filename, raw=raw)
         collector = _Collector(origin)
         try:
             dns.zonefile.Reader(_Tokenizer(text, filename), dns.rdataclass.IN, collector,
@@ -324,9 +319,9 @@ class Zone:
         if node is None or type(node) is dict:
             return node
         made: dict[int, dns.rrset.RRset] = {}
-        owner = dns.name.from_text(node[0] or name)
+        owner = masterfile.name(node[0] or name)
         for rdtype, ttl, data in node[1:]:
-            rdata = _rdata(rdtype, data)
+            rdata = masterfile.rdata(rdtype, data)
             if rdtype == RRSIG:
                 store, key = self._sigs, (name, rdata.covers())
             else:
@@ -368,7 +363,8 @@ class Zone:
             elif len(node) == 2:
                 count += 1
             else:  # the same record may be written twice: count it once
-                count += len({(rdtype, _rdata(rdtype, data)) for rdtype, _, data in node[1:]})
+                count += len({(rdtype, masterfile.rdata(rdtype, data))
+                              for rdtype, _, data in node[1:]})
         return count
 
     def __repr__(self) -> str:
