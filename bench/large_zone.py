@@ -283,7 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "pydns_load" in report and "named" in report:
             ratio = report["pydns_load"]["seconds"] / report["named"]["start_seconds"]
             report["load_ratio_vs_named"] = ratio
-            print(f"load time pydns/named: {ratio:.2f}x (goal: within 3x)", file=sys.stderr)
+            print(f"load time pydns/named: {ratio:.2f}x (goal: within 3x)"
+                  + (" (under cProfile: not comparable)" if args.profile else ""),
+                  file=sys.stderr)
+        if "pydns" in report and "named" in report:
+            ratio = report["pydns"]["start_seconds"] / report["named"]["start_seconds"]
+            report["start_ratio_vs_named"] = ratio
+            print(f"start to SOA answer pydns/named: {ratio:.2f}x", file=sys.stderr)
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)
