@@ -98,11 +98,8 @@ class Cache:
         self._stale_up_to = config.stale_up_to
         self._prefetch = config.prefetch
         self._keepttl = config.keepttl
-        self.requests = 0
-        self.misses = 0
-        self.prefetches = 0
-        self.drops = 0
-        self.served_stale = 0
+        #: listener address (``request.server``) -> what was counted of its queries
+        self.counts: dict[tuple, Counts] = {}
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
         return NAME
@@ -114,14 +111,17 @@ class Cache:
         now = self._seconds()
         key = (request.qname_lower, request.qtype, request.qclass, request.do,
                request.flags & wire.CD)
-        self.requests += 1
+        counts = self.counts.get(request.server)
+        if counts is None:
+            counts = self.counts[request.server] = Counts()
+        counts.requests += 1
         # the lookup, inlined (the hot path): the denial store first, then success, as CoreDNS
         entry = self._denials.get(key)
         if entry is not None:
             ttl = entry.orig_ttl - int(now - entry.stored)
             if ttl > 0 or (self._stale_up_to and -ttl < self._stale_up_to):
                 self._denials.move_to_end(key)
-                self.ncache.hits += 1
+                counts.denial_hits += 1
             else:
                 entry = None
         if entry is None:
@@ -130,17 +130,17 @@ class Cache:
                 ttl = entry.orig_ttl - int(now - entry.stored)
                 if ttl > 0 or (self._stale_up_to and -ttl < self._stale_up_to):
                     self._successes.move_to_end(key)
-                    self.pcache.hits += 1
+                    counts.success_hits += 1
                 else:
                     entry = None
             if entry is None:
-                self.misses += 1
+                counts.misses += 1
                 return next_or_failure(NAME, self.next, request,
                                        CacheWriter(self, request, writer, key))
         if ttl < 0:
             if self.config.verify_stale:
                 return self._verify(request, writer, key, entry)
-            self.served_stale += 1
+            counts.served_stale += 1
             self._refresh_later(request, key, entry, now)
             ttl = 0
         elif self._prefetch and self._should_prefetch(entry, ttl, now):
@@ -163,7 +163,7 @@ class Cache:
         def answered(rcode: int) -> int:
             if verifier.refreshed:
                 return rcode
-            self.served_stale += 1
+            self._counts(request).served_stale += 1
             writer.write(entry.reply(request, entry.orig_ttl if self._keepttl else 0))
             return NOERROR
 
@@ -190,7 +190,7 @@ class Cache:
         self._reactor.callLater(0, self._refresh, detached, key, entry, now)
 
     def _refresh(self, request, key: tuple, entry: Entry, now: float) -> None:
-        self.prefetches += 1
+        self._counts(request).prefetches += 1
         try:
             result = next_or_failure(NAME, self.next, request,
                                      CacheWriter(self, request, None, key))
@@ -247,37 +247,68 @@ class Cache:
         asked = request.question_wire
         if question[-4:] != asked[-4:] or question[:-4].lower() != asked[:-4].lower():
             if ttl > 0:
-                self.drops += 1
+                self._counts(request).drops += 1
             return None
         entry = Entry(data, walked, SUCCESS if kind in _SUCCESS_TYPES else DENIAL, ttl, now)
-        if ttl > 0:
-            self._store(request.qname_lower, key, entry)
+        if ttl > 0 and self._store(request.qname_lower, key, entry):
+            counts = self._counts(request)
+            if entry.kind == SUCCESS:
+                counts.success_evictions += 1
+            else:
+                counts.denial_evictions += 1
         return entry
 
-    def _store(self, qname: str, key: tuple, entry: Entry) -> None:
+    def _store(self, qname: str, key: tuple, entry: Entry) -> bool:
+        """Store ``entry``; True when that evicted another."""
         if entry.kind == SUCCESS:
             store, other, excepted = self.pcache, self.ncache, self.config.success_except
         else:
             store, other, excepted = self.ncache, self.pcache, self.config.denial_except
         if excepted and match(excepted, qname) is not None:
-            return
-        store.add(key, entry)
+            return False
+        evicted = store.add(key, entry)
         # the other store's entry for this key is now outdated (and would be found first)
         other.remove(key)
+        return evicted
+
+    def _counts(self, request) -> Counts:
+        counts = self.counts.get(request.server)
+        if counts is None:
+            counts = self.counts[request.server] = Counts()
+        return counts
 
     def metrics(self) -> dict[str, Any]:
-        """The counters under CoreDNS's metric names (by ``type`` where CoreDNS labels it)."""
-        stores = (self.pcache, self.ncache)
+        """The counters under CoreDNS's metric names, summed over the listeners (by
+        ``type`` where CoreDNS labels it); :mod:`.metrics` exports them by listener."""
+        total = Counts()
+        for counts in self.counts.values():
+            total.add(counts)
         return {
-            "coredns_cache_entries": {s.kind: len(s) for s in stores},
-            "coredns_cache_hits_total": {s.kind: s.hits for s in stores},
-            "coredns_cache_misses_total": self.misses,
-            "coredns_cache_requests_total": self.requests,
-            "coredns_cache_prefetch_total": self.prefetches,
-            "coredns_cache_drops_total": self.drops,
-            "coredns_cache_served_stale_total": self.served_stale,
-            "coredns_cache_evictions_total": {s.kind: s.evictions for s in stores},
+            "coredns_cache_entries": {SUCCESS: len(self.pcache), DENIAL: len(self.ncache)},
+            "coredns_cache_hits_total": {SUCCESS: total.success_hits, DENIAL: total.denial_hits},
+            "coredns_cache_misses_total": total.misses,
+            "coredns_cache_requests_total": total.requests,
+            "coredns_cache_prefetch_total": total.prefetches,
+            "coredns_cache_drops_total": total.drops,
+            "coredns_cache_served_stale_total": total.served_stale,
+            "coredns_cache_evictions_total": {SUCCESS: total.success_evictions,
+                                              DENIAL: total.denial_evictions},
         }
+
+
+class Counts:
+    """What one cache counted of the queries one listener brought (CoreDNS's ``server``)."""
+
+    __slots__ = ("denial_evictions", "denial_hits", "drops", "misses", "prefetches", "requests",
+                 "served_stale", "success_evictions", "success_hits")
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+    def add(self, other: Counts) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _message_ttl(walked: walker.Walked) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from twisted_dns.controller import Controller
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.zones import normalize
+from twisted_dns.plugins.cache import metrics
 from twisted_dns.plugins.cache.handler import Cache, Config
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS
 
@@ -147,4 +148,19 @@ def setup(c: Controller) -> None:
     reactor = c.reactor
     if reactor is None:
         from twisted.internet import reactor
-    c.add_plugin(lambda next_plugin: Cache(next_plugin, config, reactor))
+    block = c.config
+    exported = metrics.collector()
+    made: list[Cache] = []
+
+    def make(next_plugin) -> Cache:
+        cache = Cache(next_plugin, config, reactor)
+        exported.add(cache, block)
+        made.append(cache)
+        return cache
+
+    def retire() -> None:
+        for cache in made:
+            exported.retire(cache)
+
+    c.add_plugin(make)
+    c.on_shutdown(retire)

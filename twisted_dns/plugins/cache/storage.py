@@ -125,17 +125,15 @@ def _opt(request) -> bytes:
 class Store:
     """Entries by key, at most ``capacity`` of them; the least recently used one goes first.
 
-    Also holds the per-type counters CoreDNS labels with ``type``: hits and evictions.
     ``items`` is open to the handler's inlined lookup (which keeps the LRU order itself).
     """
 
-    __slots__ = ("capacity", "evictions", "hits", "items", "kind")
+    __slots__ = ("capacity", "evictions", "items", "kind")
 
     def __init__(self, kind: str, capacity: int) -> None:
         self.kind = kind
         self.capacity = capacity
         self.items: OrderedDict[tuple, Entry] = OrderedDict()
-        self.hits = 0
         self.evictions = 0
 
     def peek(self, key: tuple) -> Entry | None:

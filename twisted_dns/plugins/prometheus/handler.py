@@ -18,7 +18,7 @@ from zope.interface import implementer
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
 from twisted_dns.plugins.prometheus.exporter import Exporter
-from twisted_dns.plugins.prometheus.metrics import server_label
+from twisted_dns.plugins.prometheus.metrics import block_server_label
 from twisted_dns.response import Recorder
 
 NAME = "prometheus"
@@ -78,10 +78,8 @@ class Metrics:
 
     def _first_seen(self, address: tuple) -> str:
         """The label of a listener this block is first asked on; its plugins enabled there."""
-        host = address[0] if self.block.listen_hosts else ""
+        label = self._servers[address] = block_server_label(self.block, address)
         port = address[1]
-        scheme = next((key.scheme for key in self.block.keys if key.port == port), "dns")
-        label = self._servers[address] = server_label(scheme, host, port)
         for key in self.block.keys:
             if key.port in (port, 0):  # port 0: the OS chose this one
                 self.exporter.enable(self.block, label, key.zone)

@@ -4,14 +4,15 @@ Names, labels, help texts and buckets are CoreDNS's, so its dashboards and alert
 unchanged. The registry is a dedicated ``CollectorRegistry`` (not prometheus_client's global
 default) held by a module-level :class:`ServerMetrics` singleton: every configuration of the
 process reports into it, so counts survive a reload (a new configuration takes the same
-singleton), and tests take a fresh one with :func:`fresh`. Other plugins register their own
-collectors in ``current().registry``.
+singleton), and tests take a fresh one with :func:`fresh`. Other plugins keep their own
+metrics in the same registry through :func:`plugin_metrics`.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -37,11 +38,22 @@ DROPPED = "dropped"
 #: hosts that mean "every address"
 WILDCARD_HOSTS = frozenset({"", "::", "0.0.0.0"})
 
+T = TypeVar("T")
+
 
 def server_label(scheme: str, host: str, port: int) -> str:
     """The ``server`` label: the listener as CoreDNS prints it (``dns://:53``, with *bind*
     ``dns://127.0.0.1:53``); wildcard hosts print as nothing."""
     return f"{scheme}://{display('' if host in WILDCARD_HOSTS else host, port)}"
+
+
+def block_server_label(block: Any, address: tuple) -> str:
+    """The ``server`` label of a query a block's plugin got on listener ``address`` (the
+    request's ``server``): the block's scheme for that port, the host only under *bind*."""
+    host = address[0] if block.listen_hosts else ""
+    port = address[1]
+    scheme = next((key.scheme for key in block.keys if key.port == port), "dns")
+    return server_label(scheme, host, port)
 
 
 def version_labels() -> tuple[str, str, str]:
@@ -78,6 +90,8 @@ class ServerMetrics:
         #: count one answered query: ``report(server, zone, request, rcode, plugin, size,
         #: duration)`` (see :meth:`QueryCounts.report`)
         self.report = self.queries.report
+        #: plugin name -> that plugin's metric objects in this registry (see plugin_metrics)
+        self.plugins: dict[str, Any] = {}
         #: configurations currently serving with these metrics (see acquire)
         self.users = 0
         self._stop_observing: Callable[[], None] | None = None
@@ -119,6 +133,19 @@ class ServerMetrics:
 
 
 _current: ServerMetrics | None = None
+
+
+def plugin_metrics(name: str, make: Callable[[CollectorRegistry], T]) -> T:
+    """Plugin ``name``'s own metrics (``make(registry)`` builds them), once per registry.
+
+    A plugin calls this at setup and keeps what it gets: the same objects for every
+    configuration of the process, so counts go on across reloads, as CoreDNS's do.
+    """
+    metrics = current()
+    found = metrics.plugins.get(name)
+    if found is None:
+        found = metrics.plugins[name] = make(metrics.registry)
+    return found
 
 
 def current() -> ServerMetrics:
