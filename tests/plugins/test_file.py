@@ -24,6 +24,7 @@ from tests.plugins import NextPlugin, configure, make_request, reply_of
 from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
+from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.file.handler import File
 from twisted_dns.plugins.file.reload import ZoneFile, serial_greater
 from twisted_dns.plugins.file.setup import setup
@@ -481,6 +482,7 @@ class ReloadTests(Folder):
 
     def setUp(self) -> None:
         super().setUp()
+        self.metrics = prometheus.fresh()
         self.path = self.write("db", zone_text(serial=1))
         self.zones = Zones(["example.org."])
         self.clock = task.Clock()
@@ -508,6 +510,20 @@ class ReloadTests(Folder):
         self.assertEqual(self.address(), "192.0.2.99")
         self.assertEqual(self.zones["example.org."].serial, 2)
         self.assertTrue(any("reloaded" in e["log_format"] for e in events))
+
+    def test_entries_metric(self) -> None:
+        """``coredns_file_entries`` counts the records of the zone served, after each swap."""
+        def entries() -> float | None:
+            return self.metrics.registry.get_sample_value("coredns_file_entries",
+                                                          {"dns_name": "example.org."})
+
+        self.assertEqual(entries(), 9)
+        self.rewrite(zone_text(serial=2) + "extra IN TXT \"one\"\n    IN TXT \"two\"\n")
+        self.clock.advance(60)
+        self.assertEqual(entries(), 11)
+        self.rewrite(zone_text(serial=1) + "ignored IN A 192.0.2.1\n")  # serial not greater
+        self.clock.advance(60)
+        self.assertEqual(entries(), 11)
 
     def test_same_serial_keeps_zone(self) -> None:
         self.rewrite(zone_text(serial=1, address="192.0.2.99"))

@@ -4,7 +4,8 @@ Each tick first compares the file's ``stat`` with the one last read, so an uncha
 costs one system call. A changed file is parsed in a thread (a big zone takes a while and the
 reactor must keep answering), then swapped into the :class:`Zones` in the reactor thread
 when its SOA serial is greater (RFC 1982) than the served one. A file that does not parse
-keeps the old zone and logs why; it is tried again at the next tick.
+keeps the old zone and logs why; it is tried again at the next tick. Each zone swapped in sets
+``coredns_file_entries{dns_name}`` to its number of records.
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ log = Logger(namespace="file")
 def serial_greater(new: int, old: int) -> bool:
     """RFC 1982 serial number arithmetic: ``new`` is after ``old``."""
     return new != old and ((new - old) % 2**32) < 2**31
+
+
+def _read(path: str, origin: str) -> tuple[Zone, int]:
+    """The zone in ``path`` and its number of records (counted here: in the parsing thread)."""
+    zone = Zone.from_file(path, origin)
+    return zone, len(zone)
+
+
+def entries() -> Any:
+    """CoreDNS's ``coredns_file_entries`` gauge, by zone (``dns_name``)."""
+    from prometheus_client import Gauge
+
+    from twisted_dns.plugins.prometheus.metrics import plugin_metrics
+
+    return plugin_metrics("file", lambda registry: Gauge(
+        "coredns_file_entries", "The number of entries in zone file grouped by domain name.",
+        ["dns_name"], registry=registry))
 
 
 def _signature(path: str) -> tuple | None:
@@ -53,10 +71,14 @@ class ZoneFile:
     def load(self) -> Zone:
         """Read the file now (at setup); raises ZoneError."""
         signature = _signature(self.path)
-        zone = Zone.from_file(self.path, self.origin)
-        self.zones.replace(zone)
+        zone, records = _read(self.path, self.origin)
+        self._swap(zone, records)
         self.loaded_signature = signature
         return zone
+
+    def _swap(self, zone: Zone, records: int) -> None:
+        self.zones.replace(zone)
+        entries().labels(self.origin).set(records)
 
     def start(self) -> None:
         """Check the file every interval (nothing when the interval is 0)."""
@@ -85,11 +107,12 @@ class ZoneFile:
             return defer.succeed(None)
         if signature == self.loaded_signature and self.zones[self.origin] is not None:
             return defer.succeed(None)
-        d = self.run(Zone.from_file, self.path, self.origin)
+        d = self.run(_read, self.path, self.origin)
         d.addCallbacks(self._parsed, self._failed, callbackArgs=(signature,))
         return d
 
-    def _parsed(self, zone: Zone, signature: tuple) -> None:
+    def _parsed(self, read: tuple[Zone, int], signature: tuple) -> None:
+        zone, records = read
         self.loaded_signature = signature
         current = self.zones[self.origin]
         if current is not None and not serial_greater(zone.serial, current.serial):
@@ -98,7 +121,7 @@ class ZoneFile:
                          " than {old}: not reloaded", origin=self.origin, path=self.path,
                          new=zone.serial, old=current.serial)
             return
-        self.zones.replace(zone)
+        self._swap(zone, records)
         log.info("Successfully reloaded zone {origin} in {path} with {serial} SOA serial",
                  origin=self.origin, path=self.path, serial=zone.serial)
 
