@@ -1,6 +1,7 @@
 """The *forward* plugin: setup, upstream parsing, policies, the handler's walk over its upstreams
-(with stand-in proxies and ``task.Clock``), health checking, and the UDP channel's matching of
-replies against a real loopback socket.
+(with stand-in proxies and ``task.Clock``), health checking, the UDP channel's matching of
+replies against a real loopback socket, and the metrics all of these count (read from a fresh
+registry each test).
 
 Forwarding to real servers (Unbound, a second twisted-dns) is in
 ``tests/integration/test_forward_unbound.py``.
@@ -19,9 +20,11 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstream, parse_upstreams
+from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.forward import forward as forward_module
 from twisted_dns.plugins.forward.forward import Forward, Options
 from twisted_dns.plugins.forward.health import HealthCheck, check_query
+from twisted_dns.plugins.forward.metrics import UpstreamMetrics
 from twisted_dns.plugins.forward.policy import Random, RoundRobin, Sequential
 from twisted_dns.plugins.forward.setup import setup
 from twisted_dns.plugins.forward.transport import (
@@ -39,6 +42,26 @@ REFUSED = dns.rcode.REFUSED
 
 def forward_of(corefile: str) -> Forward:
     return configure(setup, "forward", corefile).chain
+
+
+def sample(name: str, **labels: str) -> float | None:
+    """A sample of the process's metrics now (None: no such series)."""
+    return prometheus.current().registry.get_sample_value(name, labels)
+
+
+def duration_count(to: str, rcode: str) -> float | None:
+    return sample("coredns_proxy_request_duration_seconds_count", proxy_name="forward", to=to,
+                  rcode=rcode)
+
+
+def connections(to: str, proto: str) -> tuple[float | None, float | None]:
+    """(conn cache hits, misses) of one upstream and protocol."""
+    return tuple(sample(f"coredns_proxy_conn_cache_{kind}_total", proxy_name="forward", to=to,
+                        proto=proto) for kind in ("hits", "misses"))
+
+
+def failed_checks(to: str) -> float | None:
+    return sample("coredns_proxy_healthcheck_failures_total", proxy_name="forward", to=to)
 
 
 class UpstreamParsingTests(unittest.TestCase):
@@ -196,9 +219,12 @@ class FakeProxy:
         self.fails = 0
         self.sent: list[tuple[str, bytes, object]] = []
         self.checks = 0
+        self.metrics = UpstreamMetrics(addr)
 
     def send(self, proto, rest, question, waiter, deadline) -> None:
         self.sent.append((proto, rest, waiter))
+
+    send_check = send
 
     def down(self, max_fails: int) -> bool:
         return max_fails != 0 and self.fails > max_fails
@@ -228,6 +254,9 @@ class FakeProxy:
 
 
 class HandlerTests(unittest.TestCase):
+    def setUp(self) -> None:
+        prometheus.fresh()
+
     def make(self, n: int = 1, next_plugin=None, **options) -> tuple[Forward, list[FakeProxy]]:
         self.clock = task.Clock()
         proxies = [FakeProxy(f"10.0.0.{i}:53") for i in range(n)]
@@ -282,6 +311,7 @@ class HandlerTests(unittest.TestCase):
         proxy.reply()
         self.assertEqual(self.successResultOf(result), 0)
         self.assertFalse(reply_of(writer).flags & dns.flags.TC)
+        self.assertEqual(duration_count("10.0.0.0:53", "NOERROR"), 2)  # each reply counts
 
     def test_failure_tries_next_upstream_and_starts_health_check(self) -> None:
         forward, proxies = self.make(2)
@@ -301,6 +331,9 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual(writer.sent, [])  # the server writes the SERVFAIL
         self.assertEqual((len(proxies[0].sent), len(proxies[1].sent)), (1, 1))
         self.assertEqual(forward.concurrent, 0)
+        name = "coredns_proxy_request_duration_seconds"
+        self.assertEqual([metric.samples for metric in prometheus.current().registry.collect()
+                          if metric.name == name], [[]])  # no reply: nothing measured
 
     def test_no_health_check_with_max_fails_zero(self) -> None:
         forward, (proxy,) = self.make(max_fails=0)
@@ -322,6 +355,7 @@ class HandlerTests(unittest.TestCase):
         self.serve(forward)
         self.assertEqual(sum(len(proxy.sent) for proxy in proxies), 1)
         self.assertEqual(forward.healthcheck_broken, 1)
+        self.assertEqual(sample("coredns_forward_healthcheck_broken_total"), 1)
 
     def test_all_down_failfast(self) -> None:
         forward, proxies = self.make(2, failfast_all_unhealthy=True)
@@ -338,6 +372,7 @@ class HandlerTests(unittest.TestCase):
         proxies[1].reply(rcode=SERVFAIL)  # the last one tried: relayed as it is
         self.assertEqual(self.successResultOf(result), 0)
         self.assertEqual(reply_of(writer).rcode(), SERVFAIL)
+        self.assertEqual([duration_count(proxy.addr, "SERVFAIL") for proxy in proxies], [1, 1])
 
     def test_next_rcode_hands_on_to_next_forward(self) -> None:
         second, (upstream2,) = self.make()
@@ -382,10 +417,30 @@ class HandlerTests(unittest.TestCase):
         second, _writer = self.serve(forward)
         self.assertEqual(second, REFUSED)
         self.assertEqual(forward.max_concurrent_rejects, 1)
+        self.assertEqual(sample("coredns_forward_max_concurrent_rejects_total"), 1)
         proxy.reply(0)
         self.assertEqual(self.successResultOf(first), 0)
         third, _ = self.serve(forward)
         self.assertIsInstance(third, defer.Deferred)
+
+    def test_reply_measured_per_upstream_and_rcode(self) -> None:
+        forward, (proxy,) = self.make()
+        result, _writer = self.serve(forward)
+        self.clock.advance(0.003)
+        proxy.reply(rcode=dns.rcode.NXDOMAIN)
+        self.assertEqual(self.successResultOf(result), 0)
+        name = "coredns_proxy_request_duration_seconds"
+        labels = {"proxy_name": "forward", "to": "10.0.0.0:53", "rcode": "NXDOMAIN"}
+        self.assertEqual(sample(name + "_count", **labels), 1)
+        self.assertAlmostEqual(sample(name + "_sum", **labels), 0.003)
+        self.assertEqual([sample(name + "_bucket", le=le, **labels)
+                          for le in ("0.002", "0.004", "+Inf")], [0, 1, 1])
+        self.assertIsNone(duration_count("10.0.0.0:53", "NOERROR"))
+
+    def test_counters_start_at_zero(self) -> None:
+        self.make()
+        self.assertEqual([sample("coredns_forward_healthcheck_broken_total"),
+                          sample("coredns_forward_max_concurrent_rejects_total")], [0, 0])
 
     def test_server_cancel_forgets_the_query(self) -> None:
         forward, (proxy,) = self.make()
@@ -406,6 +461,9 @@ class HandlerTests(unittest.TestCase):
 
 
 class HealthCheckTests(unittest.TestCase):
+    def setUp(self) -> None:
+        prometheus.fresh()
+
     def test_down_after_max_fails_up_after_a_reply(self) -> None:
         clock = task.Clock()
         proxy = FakeProxy("10.0.0.1:53")
@@ -413,6 +471,7 @@ class HealthCheckTests(unittest.TestCase):
         max_fails = 2
         check.kick()
         check.kick()  # already probing: no second probe
+        self.assertIsNone(failed_checks("10.0.0.1:53"))  # a series from its first count
         self.assertEqual(len(proxy.sent), 1)
         _proto, rest, _waiter = proxy.sent[0]
         query = dns.message.from_wire(b"\x00\x00" + rest)
@@ -424,6 +483,7 @@ class HealthCheckTests(unittest.TestCase):
             clock.advance(0.5)
         self.assertTrue(proxy.down(max_fails))
         self.assertEqual(len(proxy.sent), 4)
+        self.assertEqual(failed_checks("10.0.0.1:53"), 3)
         proxy.reply(rcode=REFUSED)  # any reply means healthy
         self.assertEqual(proxy.fails, 0)
         self.assertFalse(proxy.down(max_fails))
@@ -459,6 +519,11 @@ class Collector:
 
     def failed(self, reason: Exception) -> None:
         self.done.errback(reason)
+
+
+def answer(query: bytes) -> list[bytes]:
+    """An upstream's NOERROR reply to ``query``."""
+    return [dns.message.make_response(dns.message.from_wire(query)).to_wire()]
 
 
 class FakeUpstream(protocol.DatagramProtocol):
@@ -553,9 +618,12 @@ class TimeoutsTests(unittest.TestCase):
         self.assertEqual(clock.getDelayedCalls(), [])  # nothing left: the timer stopped
 
 
-class TCPUpstream(protocol.Protocol):
-    """Answers the first query of each connection; on the second it closes the connection
-    without answering (an upstream dropping a kept-open connection)."""
+class TCPResponder(protocol.Protocol):
+    """A loopback TCP upstream answering every query (NOERROR unless ``reply_to`` says
+    otherwise); counts its connections."""
+
+    #: the connection closes instead of answering its query number ``drop_at``
+    drop_at = 0
 
     def connectionMade(self) -> None:
         self.factory.connections += 1
@@ -569,23 +637,39 @@ class TCPUpstream(protocol.Protocol):
             length = int.from_bytes(self.buffer[:2], "big")
             query, self.buffer = self.buffer[2:2 + length], self.buffer[2 + length:]
             self.seen += 1
-            if self.seen > 1:
+            if self.seen == self.drop_at:
                 self.transport.loseConnection()
                 return
-            reply = dns.message.make_response(dns.message.from_wire(query)).to_wire()
+            reply = self.reply_to(query)
             self.transport.write(len(reply).to_bytes(2, "big") + reply)
+
+    def reply_to(self, query: bytes) -> bytes:
+        return answer(query)[0]
+
+
+def listen_tcp(test: unittest.TestCase, responder: type[protocol.Protocol]) -> protocol.Factory:
+    """A loopback TCP upstream for the test; the factory (``.port``, ``.connections``)."""
+    factory = protocol.ServerFactory.forProtocol(responder)
+    factory.connections = 0
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    test.addCleanup(port.stopListening)
+    factory.port = port.getHost().port
+    return factory
+
+
+class TCPUpstream(TCPResponder):
+    """Answers the first query of each connection; on the second it closes the connection
+    without answering (an upstream dropping a kept-open connection)."""
+
+    drop_at = 2
 
 
 class StreamPoolTests(unittest.TestCase):
     def setUp(self) -> None:
-        factory = protocol.ServerFactory.forProtocol(TCPUpstream)
-        factory.connections = 0
-        self.factory = factory
-        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
+        self.factory = listen_tcp(self, TCPUpstream)
         self.timeouts = Timeouts(reactor)
         self.addCleanup(self.timeouts.stop)
-        self.pool = StreamPool(reactor, "127.0.0.1", port.getHost().port, self.timeouts,
+        self.pool = StreamPool(reactor, "127.0.0.1", self.factory.port, self.timeouts,
                                expire=0.2)
         self.addCleanup(self.pool.close)
 
@@ -611,3 +695,59 @@ class StreamPoolTests(unittest.TestCase):
         while self.pool.connections and reactor.seconds() < deadline:
             yield task.deferLater(reactor, 0.05, lambda: None)
         self.assertEqual(self.pool.connections, [])
+
+
+class ProxyMetricsTests(unittest.TestCase):
+    """Real proxies to loopback upstreams: connection reuse, and counting across a reload."""
+
+    def setUp(self) -> None:
+        prometheus.fresh()
+        port = reactor.listenUDP(0, FakeUpstream(answer), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.to = f"127.0.0.1:{port.getHost().port}"
+
+    def forward(self, to: str, block: str = "") -> Forward:
+        """A configuration of ``forward . TO`` (set up again for each call, as on reload)."""
+        forward = forward_of(f". {{\n    forward . {to}{block}\n}}\n")
+        self.addCleanup(forward.OnShutdown)
+        return forward
+
+    def ask(self, forward: Forward, proto: str = "udp") -> defer.Deferred:
+        request = make_request("www.example.org", proto=proto)
+        return forward.ServeDNS(request, CaptureWriter(request))
+
+    @defer.inlineCallbacks
+    def test_reload_keeps_counting_on_the_same_series(self) -> None:
+        first = self.forward(self.to)
+        for _ in range(2):
+            self.assertEqual((yield self.ask(first)), 0)
+        second = self.forward(self.to)
+        self.assertIs(second.metrics, first.metrics)
+        self.assertEqual((yield self.ask(second)), 0)
+        self.assertEqual(duration_count(self.to, "NOERROR"), 3)
+        # each configuration opened its own socket once: 2 misses, then 1 hit
+        self.assertEqual(connections(self.to, "udp"), (1, 2))
+
+    @defer.inlineCallbacks
+    def test_tcp_connection_reused(self) -> None:
+        upstream = listen_tcp(self, TCPResponder)
+        to = f"127.0.0.1:{upstream.port}"
+        forward = self.forward(to, " {\n        force_tcp\n    }")
+        for _ in range(2):
+            self.assertEqual((yield self.ask(forward)), 0)
+        self.assertEqual(upstream.connections, 1)
+        self.assertEqual(connections(to, "tcp"), (1, 1))
+        self.assertEqual(connections(to, "udp"), (None, None))
+        self.assertEqual(duration_count(to, "NOERROR"), 2)
+
+    @defer.inlineCallbacks
+    def test_health_checks_not_counted_as_queries(self) -> None:
+        proxy = self.forward(self.to).proxies[0]
+        proxy.healthcheck()
+        deadline = reactor.seconds() + 5
+        while proxy.health.running and reactor.seconds() < deadline:
+            yield task.deferLater(reactor, 0.01, lambda: None)
+        self.assertFalse(proxy.health.running)  # the probe got its reply
+        self.assertEqual(connections(self.to, "udp"), (None, None))
+        self.assertIsNone(duration_count(self.to, "NOERROR"))
+        self.assertIsNone(failed_checks(self.to))

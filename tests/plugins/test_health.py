@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, protocol, reactor, task
 from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
@@ -15,7 +15,11 @@ from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.http import split_host_port
+from twisted_dns.plugins import prometheus
+from twisted_dns.plugins.health import selfcheck
 from twisted_dns.plugins.health.health import SHARED_KEY, Health
+from twisted_dns.plugins.health.metrics import health_metrics
+from twisted_dns.plugins.health.selfcheck import SelfCheck, agent_fetch
 from twisted_dns.plugins.health.setup import setup
 from twisted_dns.server.config import BlockConfig
 from twisted_dns.server.instance import Setup
@@ -187,6 +191,148 @@ class EndpointTests(unittest.TestCase):
         response = yield Agent(reactor).request(
             b"GET", f"http://[::1]:{health.port}/health".encode())
         self.assertEqual((response.code, (yield readBody(response))), (200, b"OK"))
+
+
+DURATION = "coredns_health_request_duration_seconds"
+FAILURES = "coredns_health_request_failures_total"
+
+
+def sample(name: str, **labels: str) -> float | None:
+    return prometheus.current().registry.get_sample_value(name, labels)
+
+
+def observations() -> tuple[float | None, float | None, float | None]:
+    """(count, sum, failures) of the self check so far."""
+    return sample(f"{DURATION}_count"), sample(f"{DURATION}_sum"), sample(FAILURES)
+
+
+def finished(d: defer.Deferred) -> defer.Deferred:
+    """Fires once ``d`` (a check in flight) has, leaving its result alone."""
+    done = defer.Deferred()
+    d.addBoth(lambda result: (done.callback(None), result)[1])
+    return done
+
+
+class _Silent(protocol.Protocol):
+    """Accepts a connection and never answers."""
+
+    def connectionMade(self) -> None:
+        self.factory.connected.callback(self)
+
+    def connectionLost(self, reason: Any) -> None:
+        self.factory.lost.callback(None)
+
+
+class SelfCheckTests(unittest.TestCase):
+    """CoreDNS's self check: one GET of our /health per second, its duration observed, a
+    failure counted when it errs or takes 3 s; ticks come from a task.Clock."""
+
+    def setUp(self) -> None:
+        prometheus.fresh()
+        self.clock = task.Clock()
+        self.fetches: list[tuple[bytes, defer.Deferred]] = []
+
+    def fake_fetch(self, url: bytes) -> defer.Deferred:
+        d = defer.Deferred()
+        self.fetches.append((url, d))
+        return d
+
+    def start(self, fetch: Any = None, address: str = "127.0.0.1:0") -> Health:
+        health = Health(address, reactor, self.clock, fetch=fetch or self.fake_fetch)
+        health.start()
+        self.addCleanup(health.stop)
+        return health
+
+    def test_metric_names_and_buckets(self) -> None:
+        self.start()
+        buckets = [sample(f"{DURATION}_bucket", le=le)
+                   for le in ("0.00025", "0.0025", "0.025", "0.25", "2.5", "+Inf")]
+        self.assertEqual(buckets, [0] * 6)
+        self.assertEqual(observations(), (0, 0, 0))
+
+    def test_one_observation_per_tick(self) -> None:
+        health = self.start()
+        self.assertEqual(self.fetches, [])
+        self.clock.advance(1)
+        [(url, answered)] = self.fetches
+        self.assertEqual(url, f"http://127.0.0.1:{health.port}/health".encode())
+        self.clock.advance(0.015625)
+        answered.callback(b"OK")
+        self.assertEqual(observations(), (1, 0.015625, 0))
+        self.assertEqual(sample(f"{DURATION}_bucket", le="0.025"), 1)
+        self.assertEqual(sample(f"{DURATION}_bucket", le="0.0025"), 0)
+        self.clock.advance(0.984375)
+        self.assertEqual(len(self.fetches), 2)
+        self.fetches[1][1].callback(b"OK")
+        self.assertEqual(observations(), (2, 0.015625, 0))
+
+    def test_every_address_is_checked_on_localhost(self) -> None:
+        health = self.start(address=":0")  # as CoreDNS: "localhost" for an empty host
+        self.clock.advance(1)
+        self.assertEqual(self.fetches[0][0], f"http://localhost:{health.port}/health".encode())
+
+    def test_timeout_is_a_failure_and_one_check_is_in_flight(self) -> None:
+        warnings: list[dict] = []
+        self.patch(selfcheck.log, "warn", lambda _, **fields: warnings.append(fields))
+        health = self.start()
+        self.clock.advance(1)
+        self.clock.advance(2.5)  # two ticks passed while the first check waits
+        self.assertEqual(len(self.fetches), 1)
+        self.assertEqual(observations(), (0, 0, 0))
+        self.clock.advance(0.5)  # 3 s after it began: cancelled
+        self.assertTrue(self.fetches[0][1].called)
+        self.assertEqual(observations(), (1, 3.0, 1))
+        self.assertEqual(sample(f"{DURATION}_bucket", le="2.5"), 0)
+        self.assertEqual(warnings, [{"url": health.url().decode(),
+                                     "error": "no answer within 3s"}])
+        self.clock.advance(1)
+        self.assertEqual(len(self.fetches), 2)
+
+    def test_error_is_a_failure(self) -> None:
+        self.start()
+        self.clock.advance(1)
+        self.fetches[0][1].errback(ConnectionRefusedError())
+        self.assertEqual(observations(), (1, 0, 1))
+
+    def test_stop_drops_the_check_in_flight(self) -> None:
+        health = self.start()
+        self.clock.advance(1)
+        health.stop()
+        self.assertTrue(self.fetches[0][1].called)  # cancelled
+        self.clock.advance(10)
+        self.assertEqual((len(self.fetches), observations()), (1, (0, 0, 0)))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    @defer.inlineCallbacks
+    def test_real_endpoint(self):
+        health = self.start(agent_fetch(reactor))
+        self.clock.advance(1)
+        yield finished(health.self_check.checking)
+        # the task.Clock stood still while the request went over TCP: a zero duration
+        self.assertEqual(observations(), (1, 0, 0))
+        # during lame duck /health answers 503: still an answer, not a failure
+        health.lameduck_duration = parse_duration("10s")
+        health.lameduck()
+        self.clock.advance(1)
+        yield finished(health.self_check.checking)
+        self.assertEqual(observations(), (2, 0, 0))
+
+    @defer.inlineCallbacks
+    def test_endpoint_that_does_not_answer(self):
+        factory = protocol.Factory.forProtocol(_Silent)
+        factory.connected, factory.lost = defer.Deferred(), defer.Deferred()
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/health".encode()
+        check = SelfCheck(lambda: url, health_metrics(), self.clock, agent_fetch(reactor))
+        check.start()
+        self.addCleanup(check.stop)
+        self.clock.advance(1)
+        yield factory.connected
+        self.assertEqual(observations(), (0, 0, 0))
+        self.clock.advance(3)
+        self.assertEqual(observations(), (1, 3.0, 1))
+        yield factory.lost  # the client gave up the connection
 
 
 class ServerTests(unittest.TestCase):

@@ -17,7 +17,8 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness
-from twisted_dns.plugins.hosts.hosts import Hosts
+from twisted_dns.plugins import prometheus
+from twisted_dns.plugins.hosts.hosts import Hosts, Reloader
 from twisted_dns.plugins.hosts.hostsfile import parse
 from twisted_dns.plugins.hosts.setup import setup
 from twisted_dns.response import CaptureWriter
@@ -352,6 +353,71 @@ class ReloadTests(Fixture):
         for hook in self.setup.shutdown_hooks:
             hook()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+def sample(name: str, labels: dict[str, str] | None = None) -> float | None:
+    return prometheus.current().registry.get_sample_value(name, labels or {})
+
+
+class MetricsTests(Fixture):
+    """``coredns_hosts_entries{hostsfile}`` and ``coredns_hosts_reload_timestamp_seconds``,
+    counted as CoreDNS counts them: every address of a name plus every name of an address
+    (the PTR side), file and inline entries together."""
+
+    #: 10.0.0.1 a b, ::1 c, *.w (no PTR): 3 + 1 addresses and 2 + 1 names
+    FILE = "10.0.0.1 a.example b.example\n::1 c.example\n10.0.0.9 *.w.example\njunk x\n"
+    MTIME_NS = 1_700_000_000_500_000_000
+
+    def setUp(self) -> None:
+        prometheus.fresh()
+        self.clock = task.Clock()
+        self.path = self.hosts_file(self.FILE)
+        os.utime(self.path, ns=(self.MTIME_NS, self.MTIME_NS))
+
+    def load(self, options: str = "") -> Hosts:
+        block = load_block(f". {{\n    hosts {self.path} {{\n{options}\n"
+                           "        10.0.0.2 d.example\n    }\n}\n", self.clock)
+        return block.handler("hosts")
+
+    def entries(self) -> float | None:
+        return sample("coredns_hosts_entries", {"hostsfile": self.path})
+
+    def test_set_when_the_file_is_read(self) -> None:
+        self.load()
+        self.assertEqual(self.entries(), 7 + 2)  # the inline line: one address, one name
+        self.assertEqual(sample("coredns_hosts_reload_timestamp_seconds"), 1_700_000_000.5)
+
+    def test_no_reverse_counts_no_names(self) -> None:
+        self.load("        no_reverse")
+        self.assertEqual(self.entries(), 4 + 1)
+
+    def test_changed_after_a_reload_of_the_file(self) -> None:
+        # a Reloader as setup makes one, parsing in the reactor thread (a task.Clock runs no
+        # thread's result)
+        reloader = Reloader(self.load(), 2, self.clock, run=defer.maybeDeferred)
+        reloader.start()
+        self.addCleanup(reloader.stop)
+        with open(self.path, "w") as handle:
+            handle.write("10.0.0.1 a.example\n")
+        os.utime(self.path, ns=(self.MTIME_NS, self.MTIME_NS + 2 * 10**9))
+        self.assertEqual(self.entries(), 9)
+        self.clock.advance(2)
+        self.assertEqual(self.entries(), 2 + 2)
+        self.assertEqual(sample("coredns_hosts_reload_timestamp_seconds"), 1_700_000_002.5)
+
+    def test_missing_file_sets_nothing(self) -> None:
+        os.remove(self.path)
+        self.load()
+        self.assertIsNone(self.entries())
+        # a gauge without labels exists from the start, as Go's does
+        self.assertEqual(sample("coredns_hosts_reload_timestamp_seconds"), 0)
+
+    def test_one_series_per_file(self) -> None:
+        self.load()
+        other = self.hosts_file("10.1.1.1 e.example\n")
+        load_block(f". {{\n    hosts {other}\n}}\n", self.clock)
+        self.assertEqual([self.entries(), sample("coredns_hosts_entries", {"hostsfile": other})],
+                         [9, 2])
 
 
 class ServerTests(Fixture):

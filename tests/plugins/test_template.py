@@ -15,7 +15,9 @@ from tests.plugins import NextPlugin, make_request, reply_of
 from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
+from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.template.goregex import RegexError, compile_go, translate
+from twisted_dns.plugins.template.metrics import root_string
 from twisted_dns.plugins.template.rr import RRError, parse_rr
 from twisted_dns.plugins.template.setup import setup
 from twisted_dns.plugins.template.template import TemplateHandler
@@ -279,6 +281,94 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual([(o.code, o.text) for o in reply.options], [(21, "blocked")])
         _, reply = ask(plugin, "x")
         self.assertEqual(reply.edns, -1)
+
+
+def sample(name: str, **labels: str) -> float | None:
+    return prometheus.current().registry.get_sample_value(name, labels)
+
+
+class MetricsTests(unittest.TestCase):
+    """The three counters, with CoreDNS's labels: the template's matched zone, the query's
+    class and type (the template's for ANY), the section and the template as Go prints it."""
+
+    def setUp(self) -> None:
+        prometheus.fresh()
+
+    @staticmethod
+    def labels(zone: str = "example.", qclass: str = "IN", qtype: str = "A",
+               server: str = "dns://:53", **more: str) -> dict[str, str]:
+        return {"server": server, "zone": zone, "view": "", "class": qclass, "type": qtype,
+                **more}
+
+    def test_matches(self) -> None:
+        plugin, _ = handler('template IN A example {\n match ^a[.]\n answer "{{ .Name }} A 1.1.1.1"'
+                            '\n fallthrough\n}\n'
+                            'template IN MX {\n rcode SERVFAIL\n}\n'
+                            'template ANY ANY {\n rcode NXDOMAIN\n}')
+        rcodes = [ask(plugin, name, rdtype, rdclass)[0] for name, rdtype, rdclass in (
+            ("a.example", "A", "IN"), ("a.example", "A", "IN"), ("b.example", "A", "IN"),
+            ("x.org", "TXT", "CH"), ("x.org", "MX", "IN"), ("x.org", "ANY", "ANY"))]
+        self.assertEqual(rcodes, [0, 0, 3, 3, 2, 2])
+        matches = "coredns_template_matches_total"
+        self.assertEqual(sample(matches, **self.labels()), 2)
+        # b.example fell through to the catch-all; a query of type or class ANY takes the
+        # template's (the MX one's: IN, MX)
+        self.assertEqual([sample(matches, **self.labels(".", "IN", "A")),
+                          sample(matches, **self.labels(".", "CH", "TXT")),
+                          sample(matches, **self.labels(".", "IN", "MX"))], [1, 1, 2])
+        self.assertIsNone(sample("coredns_template_template_failures_total",
+                                 **self.labels(section="answer",
+                                               template="{{.Name}} A 1.1.1.1")))
+
+    def test_template_failure(self) -> None:
+        plugin, _ = handler('template IN A example {\n'
+                            ' answer "{{ .Name }} A 1.2.3.4"\n'
+                            ' additional "{{ index .Match 3 }} A 1.2.3.4"\n}')
+        self.assertEqual(ask(plugin, "a.example"), (dns.rcode.SERVFAIL, None))
+        labels = self.labels(section="additional", template="{{index .Match 3}} A 1.2.3.4")
+        self.assertEqual(sample("coredns_template_template_failures_total", **labels), 1)
+        self.assertIsNone(sample("coredns_template_rr_failures_total", **labels))
+        self.assertEqual(sample("coredns_template_matches_total", **self.labels()), 1)
+
+    def test_rr_failure(self) -> None:
+        plugin, _ = handler('template IN AAAA example {\n'
+                            ' authority "{{- .Zone }}  60 IN SOA a. b. {{/* c */}}(1 2 3 4 5)"\n'
+                            ' answer "{{ .Name }} AAAA 1.2.3"\n}')
+        for _ in range(2):
+            self.assertEqual(ask(plugin, "a.example", "AAAA"), (dns.rcode.SERVFAIL, None))
+        labels = self.labels(qtype="AAAA", section="answer", template="{{.Name}} AAAA 1.2.3")
+        self.assertEqual(sample("coredns_template_rr_failures_total", **labels), 2)
+        self.assertIsNone(sample("coredns_template_template_failures_total", **labels))
+
+    def test_server_label_under_bind(self) -> None:
+        block = load_block('example {\n bind 127.0.0.1\n template IN A {\n'
+                           ' answer "{{ .Name }} A 1.2.3"\n }\n}\n')
+        ask(block.handler("template"), "a.example")
+        labels = self.labels(server="dns://127.0.0.1:53")
+        self.assertEqual(sample("coredns_template_matches_total", **labels), 1)
+        self.assertEqual(sample("coredns_template_rr_failures_total", section="answer",
+                                template="{{.Name}} A 1.2.3", **labels), 1)
+
+    def test_go_tree_string(self) -> None:
+        """Go's ``Tree.Root.String()``, case by case (actions respaced, comments and trim
+        markers dropped, ``else if`` nested, ``=`` printed as ``:=``)."""
+        cases = {
+            "{{ .Name }} 60 IN A {{ .Group.a }}.{{ index .Match 2 }}":
+                "{{.Name}} 60 IN A {{.Group.a}}.{{index .Match 2}}",
+            '{{ if eq .Type "AAAA" }}x{{ else if .Zone }}y{{ else }}z{{ end }}':
+                '{{if eq .Type "AAAA"}}x{{else}}{{if .Zone}}y{{else}}z{{end}}{{end}}',
+            '{{- printf "%s-%03d" .Zone (parseInt .Group.n 10 32) -}} x':
+                '{{printf "%s-%03d" .Zone (parseInt .Group.n 10 32)}}x',
+            "{{ range $i, $e := .Match }}{{ $i }}{{end}}":
+                "{{range $i, $e := .Match}}{{$i}}{{end}}",
+            '{{ $x := .Name }}{{ $x = `a|b` }}{{ (.Question).Name }} {{ .Meta "a" | print }}':
+                '{{$x := .Name}}{{$x := `a|b`}}{{(.Question).Name}} {{.Meta "a" | print}}',
+            "a {{/* note */}} b {{ $.Zone }}{{with .Zone}}{{.}}{{end}}":
+                "a  b {{$.Zone}}{{with .Zone}}{{.}}{{end}}",
+        }
+        for text, expected in cases.items():
+            with self.subTest(text=text):
+                self.assertEqual(root_string(text), expected)
 
 
 class ReadmeTests(unittest.TestCase):

@@ -27,6 +27,7 @@ from zope.interface import implementer
 from twisted_dns.interfaces import ILifecycle, IPlugin
 from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
+from twisted_dns.plugins.forward.metrics import ForwardMetrics, forward_metrics
 from twisted_dns.plugins.forward.proxy import Proxy
 from twisted_dns.plugins.forward.transport import Timeouts
 
@@ -69,7 +70,8 @@ class Forward:
 
     def __init__(self, next_plugin: Any, from_zone: str, proxies: Sequence[Proxy],
                  policy: Any, reactor: Any, ignored: Sequence[str] = (),
-                 options: Options | None = None, timeouts: Timeouts | None = None) -> None:
+                 options: Options | None = None, timeouts: Timeouts | None = None,
+                 metrics: ForwardMetrics | None = None) -> None:
         self.next = next_plugin
         self.from_zone = from_zone
         self.proxies = list(proxies)
@@ -81,11 +83,13 @@ class Forward:
         self._seconds = reactor.seconds
         self._match_all = from_zone == "." and not self.ignored
         self._from_suffix = "." + from_zone
+        #: the process's coredns_forward_* counters (kept across reloads)
+        self.metrics = metrics if metrics is not None else forward_metrics()
         #: queries waiting on an upstream now
         self.concurrent = 0
-        #: CoreDNS's coredns_forward_max_concurrent_rejects_total
+        #: this stanza's share of coredns_forward_max_concurrent_rejects_total
         self.max_concurrent_rejects = 0
-        #: CoreDNS's coredns_forward_healthcheck_broken_total
+        #: this stanza's share of coredns_forward_healthcheck_broken_total
         self.healthcheck_broken = 0
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
@@ -111,6 +115,7 @@ class Forward:
         options = self.options
         if options.max_concurrent and self.concurrent >= options.max_concurrent:
             self.max_concurrent_rejects += 1
+            self.metrics.max_concurrent_rejects.inc()
             return REFUSED
         self.concurrent += 1
         return _Exchange(self, request, writer).start()
@@ -142,6 +147,7 @@ class _Exchange:
         "request",
         "rest",
         "result",
+        "sent",
         "writer",
     )
 
@@ -165,7 +171,9 @@ class _Exchange:
         self.fails = 0
         self.attempts = 0
         self.proxy: Proxy | None = None
-        self.deadline = forward._seconds() + DEADLINE
+        #: when the current try went out (its reply's coredns_proxy_request_duration_seconds)
+        self.sent = forward._seconds()
+        self.deadline = self.sent + DEADLINE
 
     def start(self) -> Any:
         self._try_next()
@@ -197,6 +205,7 @@ class _Exchange:
                 if self.fails < n:
                     continue
                 forward.healthcheck_broken += 1
+                forward.metrics.healthcheck_broken.inc()
                 if options.failfast_all_unhealthy:
                     self._finish(SERVFAIL)
                     return
@@ -204,6 +213,7 @@ class _Exchange:
             break
         self.proxy = proxy
         self.attempts += 1
+        self.sent = now
         proxy.send(self.proto, self.rest, self.request.question_wire, self,
                    min(now + READ_TIMEOUT, self.deadline))
 
@@ -215,11 +225,16 @@ class _Exchange:
         forward = self.forward
         options = forward.options
         request = self.request
+        now = forward._seconds()
+        rcode = data[3] & 0xF
+        # every reply counts, as CoreDNS's proxy counts it before forward looks at it
+        self.proxy.metrics.observe(rcode, now - self.sent)
         if data[2] & 0x02 and self.proto == "udp" and options.prefer_udp \
                 and not options.force_tcp:
             self.proto = "tcp"  # truncated: the same upstream again, over TCP
+            self.sent = now
             self.proxy.send("tcp", self.rest, request.question_wire, self,
-                            min(forward._seconds() + READ_TIMEOUT, self.deadline))
+                            min(now + READ_TIMEOUT, self.deadline))
             return
         if data[4] == 0 and data[5] == 0:
             # the reply lost the question: CoreDNS's "wrong reply" FORMERR
@@ -228,7 +243,6 @@ class _Exchange:
             self.writer.write(wire.reply(request, FORMERR))
             self._finish(NOERROR)
             return
-        rcode = data[3] & 0xF
         if rcode in options.failover_rcodes and self.attempts < len(forward.proxies):
             self.fails += 1
             self._try_next()

@@ -45,7 +45,7 @@ class HealthCheck:
         self.running = False
         self.stopped = False
         self._timer: Any = None
-        #: failed checks so far (CoreDNS's healthcheck failures counter)
+        #: failed checks so far (also counted in coredns_proxy_healthcheck_failures_total)
         self.failures = 0
 
     def kick(self) -> None:
@@ -59,7 +59,7 @@ class HealthCheck:
         if self.stopped:
             return
         deadline = self.reactor.seconds() + CHECK_TIMEOUT
-        self.proxy.send(self.proto, self.rest, self.question, _Probe(self), deadline)
+        self.proxy.send_check(self.proto, self.rest, self.question, _Probe(self), deadline)
 
     def succeeded(self) -> None:
         self.proxy.fails = 0
@@ -68,6 +68,7 @@ class HealthCheck:
     def failed(self, reason: Exception) -> None:
         self.failures += 1
         self.proxy.fails += 1
+        self.proxy.metrics.healthcheck_failed()
         log.debug("health check of {addr} failed: {reason}", addr=self.proxy.addr,
                   reason=reason)
         if not self.stopped:

@@ -1,4 +1,5 @@
-"""One upstream: its sockets (UDP channel, TCP or TLS pool), its failure count, its checker."""
+"""One upstream: its sockets (UDP channel, TCP or TLS pool), its failure count, its checker,
+its metrics."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from twisted_dns.pkg.upstreams import Upstream
 from twisted_dns.plugins.forward.health import HealthCheck
+from twisted_dns.plugins.forward.metrics import UpstreamMetrics
 from twisted_dns.plugins.forward.transport import StreamPool, Timeouts, UDPChannel, Waiter
 
 
@@ -17,10 +19,14 @@ class Proxy:
     """
 
     def __init__(self, upstream: Upstream, reactor: Any, timeouts: Timeouts,
-                 expire: float = 10.0, tls_options: Any = None) -> None:
+                 expire: float = 10.0, tls_options: Any = None,
+                 metrics: UpstreamMetrics | None = None) -> None:
         self.upstream = upstream
         self.addr = str(upstream)
         self.reactor = reactor
+        self.metrics = metrics if metrics is not None else UpstreamMetrics(upstream.addr)
+        #: the ``proto`` label of queries over the stream pool (CoreDNS's names)
+        self.stream_proto = "tcp-tls" if upstream.scheme == "tls" else "tcp"
         #: failed health checks in a row; the proxy is down while this exceeds max_fails
         self.fails = 0
         self.udp: UDPChannel | None = None
@@ -35,12 +41,26 @@ class Proxy:
 
     def send(self, proto: str, rest: bytes, question: bytes, waiter: Waiter,
              deadline: float) -> None:
-        """Send a query (its wire after the ID) over ``proto`` ("udp" or "tcp")."""
+        """Send a client's query (its wire after the ID) over ``proto`` ("udp" or "tcp"),
+        counting whether it reused an open socket (CoreDNS's connection cache)."""
+        label, reused = self._send(proto, rest, question, waiter, deadline)
+        if reused is not None:
+            self.metrics.connection(label, reused)
+
+    def send_check(self, proto: str, rest: bytes, question: bytes, waiter: Waiter,
+                   deadline: float) -> None:
+        """Send a health check: as :meth:`send`, but not counted (CoreDNS's checks use a
+        client of their own)."""
+        self._send(proto, rest, question, waiter, deadline)
+
+    def _send(self, proto: str, rest: bytes, question: bytes, waiter: Waiter,
+              deadline: float) -> tuple[str, bool | None]:
+        """The ``proto`` label used, and whether an open socket took the query (None: none
+        did, the proxy is stopped)."""
         udp = self.udp
         if proto == "udp" and udp is not None:
-            udp.send(rest, question, waiter, deadline)
-        else:
-            self.stream.send(rest, question, waiter, deadline)
+            return "udp", udp.send(rest, question, waiter, deadline)
+        return self.stream_proto, self.stream.send(rest, question, waiter, deadline)
 
     def down(self, max_fails: int) -> bool:
         return max_fails != 0 and self.fails > max_fails

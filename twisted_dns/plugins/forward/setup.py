@@ -16,6 +16,13 @@ from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstreams
 from twisted_dns.pkg.wire import name as wire_name
 from twisted_dns.plugins.forward.forward import Forward, Options
+from twisted_dns.plugins.forward.metrics import (
+    ForwardMetrics,
+    ProxyMetrics,
+    UpstreamMetrics,
+    forward_metrics,
+    proxy_metrics,
+)
 from twisted_dns.plugins.forward.policy import POLICIES, Random
 from twisted_dns.plugins.forward.proxy import Proxy
 from twisted_dns.plugins.forward.transport import Timeouts
@@ -44,19 +51,21 @@ class Stanza:
         #: client TLS options per ``tls://`` upstream, made once the block is read
         self.tls: dict[Upstream, Any] = {}
 
-    def build(self, next_plugin: Any, reactor: Any) -> Forward:
+    def build(self, next_plugin: Any, reactor: Any, metrics: ForwardMetrics,
+              upstream_metrics: ProxyMetrics) -> Forward:
         """The handler, with a proxy (sockets opened on first use) per upstream."""
         timeouts = Timeouts(reactor)
         proxies = []
         for upstream in self.upstreams:
-            proxy = Proxy(upstream, reactor, timeouts, self.expire, self.tls.get(upstream))
+            proxy = Proxy(upstream, reactor, timeouts, self.expire, self.tls.get(upstream),
+                          UpstreamMetrics(upstream.addr, upstream_metrics))
             # the check uses the upstream's transport: TLS for tls://, else as force_tcp says
             proto = "tcp" if upstream.scheme == "tls" or self.options.force_tcp else "udp"
             proxy.start_health_check(self.health_check, proto, self.health_domain,
                                      self.health_rd)
             proxies.append(proxy)
         return Forward(next_plugin, self.from_zone, proxies, self.policy, reactor,
-                       self.ignored, self.options, timeouts)
+                       self.ignored, self.options, timeouts, metrics)
 
 
 def tls_options(args: list[str], server_name: str) -> Any:
@@ -243,10 +252,12 @@ def setup(c: Controller) -> None:
     if reactor is None:
         from twisted.internet import reactor
     built: list[Forward] = []
+    # the process's metric objects: a reload's new stanzas count on the same series
+    counts, upstream_counts = forward_metrics(), proxy_metrics()
 
     def factory(stanza: Stanza) -> Any:
         def build(next_plugin: Any) -> Forward:
-            forward = stanza.build(next_plugin, reactor)
+            forward = stanza.build(next_plugin, reactor, counts, upstream_counts)
             built.append(forward)
             return forward
         return build

@@ -198,13 +198,19 @@ class UDPChannel(_InFlight, protocol.DatagramProtocol):
         self.transport.connect(self.host, self.port)
         self._send = self.transport.socket.send
 
-    def send(self, rest: bytes, question: bytes, waiter: Waiter, deadline: float) -> None:
-        """Send ``rest`` with a fresh ID; ``waiter`` hears the reply, a failure or a timeout."""
+    def send(self, rest: bytes, question: bytes, waiter: Waiter, deadline: float) -> bool | None:
+        """Send ``rest`` with a fresh ID; ``waiter`` hears the reply, a failure or a timeout.
+
+        True when the socket was open already, False when opened for this query, None when
+        closed (nothing sent).
+        """
+        reused = True
         if self._send is None:
             if self.closed:
                 waiter.failed(error.ConnectionDone("forward stopped"))
-                return
+                return None
             self._open()
+            reused = False
         msg_id = self._new_id()
         self.inflight[msg_id] = (waiter, question, rest, deadline, False)
         try:
@@ -214,8 +220,9 @@ class UDPChannel(_InFlight, protocol.DatagramProtocol):
             if isinstance(e, ConnectionRefusedError):
                 self.connectionRefused()
             waiter.failed(e)
-            return
+            return reused
         self.timeouts.add(deadline, self, (msg_id, deadline))
+        return reused
 
     def datagramReceived(self, data: bytes, addr: Any) -> None:  # noqa: N802 - Twisted's API
         waiter = self._take(data)
@@ -328,19 +335,26 @@ class StreamPool:
         self.closed = False
 
     def send(self, rest: bytes, question: bytes, waiter: Waiter, deadline: float,
-             resent: bool = False) -> None:
-        """Send on the least busy connection, or a new one while all have queries in flight."""
+             resent: bool = False) -> bool | None:
+        """Send on the least busy connection, or a new one while all have queries in flight.
+
+        True when a kept connection took the query, False when one was opened for it, None
+        when the pool is closed (nothing sent).
+        """
         if self.closed:
             waiter.failed(error.ConnectionDone("forward stopped"))
-            return
+            return None
         best = None
         for connection in self.connections:
             if len(connection.inflight) < MAX_PIPELINE and (
                     best is None or len(connection.inflight) < len(best.inflight)):
                 best = connection
+        reused = True
         if best is None or (best.inflight and len(self.connections) < MAX_CONNECTIONS):
             best = self._connect()
+            reused = False
         best.send(rest, question, waiter, deadline, resent)
+        return reused
 
     def _connect(self) -> _StreamConnection:
         connection = _StreamConnection(self)

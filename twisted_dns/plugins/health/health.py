@@ -3,7 +3,8 @@
 There is one endpoint per address, however many server blocks name it (they all report the
 same process). In lame duck mode, before the process stops, ``/health`` answers ``503`` for
 the lame duck duration while DNS keeps being served, so load balancers drain this instance
-first.
+first. While the endpoint is up, a self check fetches it every second and feeds CoreDNS's
+health metrics (see :mod:`.selfcheck`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from twisted.logger import Logger
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import Duration
 from twisted_dns.pkg.http import HTTPEndpoint
+from twisted_dns.plugins.health.metrics import HealthMetrics, health_metrics
+from twisted_dns.plugins.health.selfcheck import Fetch, SelfCheck, agent_fetch
 
 log = Logger(namespace="health")
 
@@ -29,10 +32,13 @@ SHARED_KEY = "health"
 class Health:
     """The ``/health`` endpoint on one address.
 
-    ``reactor`` listens for HTTP; ``clock`` (default: the reactor) times the lame duck period.
+    ``reactor`` listens for HTTP; ``clock`` (default: the reactor) times the lame duck period
+    and the self check. ``metrics`` (default: the process's) and ``fetch`` (default: Twisted's
+    HTTP client on ``reactor``) are the self check's.
     """
 
-    def __init__(self, address: str, reactor: Any, clock: Any = None) -> None:
+    def __init__(self, address: str, reactor: Any, clock: Any = None,
+                 metrics: HealthMetrics | None = None, fetch: Fetch | None = None) -> None:
         self.address = address
         self.reactor = reactor
         self.clock = clock if clock is not None else reactor
@@ -44,11 +50,21 @@ class Health:
         self.file: str | None = None
         self.line: int | None = None
         self.endpoint = HTTPEndpoint(address, {"health": self.answer}, reactor)
+        self.self_check = SelfCheck(self.url, metrics or health_metrics(), self.clock,
+                                    fetch or agent_fetch(reactor))
 
     @property
     def port(self) -> int | None:
         """The port actually listened on (``127.0.0.1:0`` picks one), None when stopped."""
         return self.endpoint.port
+
+    def url(self) -> bytes:
+        """Where the self check asks: the address as written, ``localhost`` for every address
+        (as CoreDNS), with the port actually listened on."""
+        host = self.endpoint.host or "localhost"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/health".encode()
 
     def answer(self) -> tuple[int, str]:
         if self.healthy:
@@ -56,7 +72,8 @@ class Health:
         return 503, "Shutting down"
 
     def start(self) -> None:
-        """Listen; a port in use or a bad port is a one-line ConfigError."""
+        """Listen and start the self check; a port in use or a bad port is a one-line
+        ConfigError."""
         self.healthy = True
         try:
             self.endpoint.start()
@@ -64,6 +81,7 @@ class Health:
             reason = exc.socketError if isinstance(exc, CannotListenError) else exc
             raise ConfigError(f"plugin/health: listen tcp {self.address}: {reason}",
                               self.file, self.line) from exc
+        self.self_check.start()
 
     def lameduck(self) -> defer.Deferred:
         """Report unhealthy (503) and fire after the lame duck duration."""
@@ -72,5 +90,6 @@ class Health:
         return task.deferLater(self.clock, self.lameduck_duration.seconds, lambda: None)
 
     def stop(self) -> defer.Deferred:
-        """Stop listening at once."""
+        """Stop the self check and listening at once."""
+        self.self_check.stop()
         return self.endpoint.stop()

@@ -23,6 +23,7 @@ from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.hosts.hostsfile import Entries, Table, parse
+from twisted_dns.plugins.hosts.metrics import HostsMetrics, hosts_metrics
 
 NAME = "hosts"
 log = Logger(namespace=NAME)
@@ -53,7 +54,8 @@ class Hosts:
     """Answers A, AAAA and PTR from hosts entries; see the README for every case."""
 
     def __init__(self, next_plugin: Any, path: str, origins: Sequence[str], inline: Entries,
-                 ttl: int, reverse: bool, fall: Fallthrough, fall_unsupported: bool) -> None:
+                 ttl: int, reverse: bool, fall: Fallthrough, fall_unsupported: bool,
+                 metrics: HostsMetrics | None = None) -> None:
         self.next = next_plugin
         self.path = path
         self.origins = tuple(origins)
@@ -66,6 +68,7 @@ class Hosts:
         self.signature: tuple[int, int] | None = None
         self.table = Table([inline], ttl)
         self.loaded = False
+        self.metrics = metrics or hosts_metrics()
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
         return NAME
@@ -88,10 +91,13 @@ class Hosts:
         self.loaded = True
 
     def swap(self, entries: Entries, signature: tuple[int, int] | None) -> None:
-        """Serve ``entries`` from the file from now on."""
+        """Serve ``entries`` from the file from now on (and say so in the metrics)."""
         self.file_entries = entries
         self.signature = signature
         self.table = Table([entries, self.inline], self.ttl)
+        if signature is not None:
+            self.metrics.loaded(self.path, entries.count() + self.inline.count(),
+                                signature[0] / 10**9)
 
     # -- queries --------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ class Entries:
     #: reverse name (``1.0.0.10.in-addr.arpa.``) -> host names
     ptr: dict[str, list[str]] = field(default_factory=dict)
 
+    def count(self) -> int:
+        """Addresses per name plus names per address, as CoreDNS's ``Map.Len`` counts."""
+        return sum(len(values) for table in (self.v4, self.v6, self.ptr)
+                   for values in table.values())
+
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:

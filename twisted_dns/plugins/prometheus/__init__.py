@@ -1,6 +1,6 @@
 """*prometheus*: CoreDNS's metrics on ``/metrics`` (see README.md).
 
-Other plugins add their own collectors to ``current().registry``.
+Other plugins keep their own metrics there through ``metrics.plugin_metrics``.
 """
 
 from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY

@@ -8,6 +8,10 @@ plugin. A matching template renders each record with the query's data, parses it
 authoritative reply with its rcode (``rcode SERVFAIL`` writes nothing; the server answers).
 A template that fails to render or to parse is logged and answered with SERVFAIL.
 
+Every match counts in ``coredns_template_matches_total``, every record that fails to render
+in ``coredns_template_template_failures_total`` and every rendering that is no record in
+``coredns_template_rr_failures_total`` (see :mod:`.metrics`).
+
 With ``upstream``, the CNAME records of an A or AAAA answer are looked up through the server
 block's own chain (a query of the same type for each target, as CoreDNS's ``upstream``), and
 the records found are added to the answer. A lookup made this way never follows CNAMEs again,
@@ -36,7 +40,10 @@ from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateExecError
 from twisted_dns.pkg.zones import match
+from twisted_dns.plugins.prometheus.metrics import block_server_label
+from twisted_dns.plugins.prometheus.queries import NO_VIEW
 from twisted_dns.plugins.template.data import TemplateData, rr_class_text, rr_type_text
+from twisted_dns.plugins.template.metrics import TemplateMetrics, root_string, template_metrics
 from twisted_dns.plugins.template.rr import Records, RRError, parse_rr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
@@ -57,6 +64,20 @@ class RecordTemplate:
     section: str
     template: Template
     where: str
+    #: the ``template`` label of its failures: the text as Go prints the template back
+    label: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.label = root_string(self.template.text)
+
+
+class RenderError(Exception):
+    """A record template failed: ``cause`` is a TemplateExecError or an RRError."""
+
+    def __init__(self, record: RecordTemplate, cause: TemplateExecError | RRError) -> None:
+        super().__init__(f"{record.section} at {record.where}: {cause}")
+        self.record = record
+        self.cause = cause
 
 
 @dataclass
@@ -98,13 +119,13 @@ class Rule:
         return None, self.fall.through(qname)
 
     def render(self, data: TemplateData) -> dict[str, list[Records]]:
-        """The records of each section; raises TemplateExecError or RRError."""
+        """The records of each section; raises RenderError."""
         sections: dict[str, list[Records]] = {"answer": [], "authority": [], "additional": []}
         for record in self.records:
             try:
                 sections[record.section].append(parse_rr(record.template.execute(data)))
             except (TemplateExecError, RRError) as exc:
-                raise exc.__class__(f"{record.section} at {record.where}: {exc}") from None
+                raise RenderError(record, exc) from None
         return sections
 
     def reply(self, request: Any, sections: dict[str, list[Records]],
@@ -131,12 +152,17 @@ class Rule:
 class TemplateHandler:
     """Every ``template`` directive of a server block, tried in order."""
 
-    def __init__(self, next_plugin: Any, rules: Sequence[Rule], config: Any = None) -> None:
+    def __init__(self, next_plugin: Any, rules: Sequence[Rule], config: Any,
+                 metrics: TemplateMetrics | None = None) -> None:
         self.next = next_plugin
         self.rules = tuple(rules)
         self.zones = tuple(dict.fromkeys(z for rule in rules for z in rule.zones))
-        #: the server block (its ``chain`` and ``zones``), for ``upstream`` lookups
+        #: the server block: its ``chain`` and ``zones`` for ``upstream`` lookups, its keys
+        #: for the metrics' ``server`` label
         self.config = config
+        self.metrics = metrics or template_metrics()
+        #: listener address -> ``server`` label
+        self._servers: dict[tuple, str] = {}
         #: ids of the lookups ``upstream`` is making (alive while listed): they must not
         #: follow CNAMEs again
         self._following: set[int] = set()
@@ -153,11 +179,16 @@ class TemplateHandler:
                 if go_on:
                     continue
                 return _SERVFAIL
+            labels = (self._server(request), data.Zone, NO_VIEW, data.Class, data.Type)
+            self.metrics.matches.labels(*labels).inc()
             if rule.rcode == _SERVFAIL:
                 return _SERVFAIL
             try:
                 sections = rule.render(data)
-            except (TemplateExecError, RRError) as exc:
+            except RenderError as exc:
+                failures = self.metrics.template_failures \
+                    if isinstance(exc.cause, TemplateExecError) else self.metrics.rr_failures
+                failures.labels(*labels, exc.record.section, exc.record.label).inc()
                 log.error("template failed for {name} {type}: {error}", name=request.qname,
                           type=dns.rdatatype.to_text(request.qtype), error=exc)
                 return _SERVFAIL
@@ -170,6 +201,14 @@ class TemplateHandler:
             writer.write(rule.reply(request, sections))
             return rule.rcode
         return next_or_failure(NAME, self.next, request, writer)
+
+    def _server(self, request: Any) -> str:
+        """The ``server`` label of the listener ``request`` came in on."""
+        label = self._servers.get(request.server)
+        if label is None:
+            label = self._servers[request.server] = block_server_label(self.config,
+                                                                       request.server)
+        return label
 
     async def _follow(self, request: Any, writer: Any, rule: Rule,
                       sections: dict[str, list[Records]], targets: list[dns.name.Name]) -> int:
