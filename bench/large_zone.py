@@ -15,7 +15,10 @@ Steps (each bounded in time; see ``--help``):
    time from exec until the zone's SOA answers, then VmRSS/VmHWM of the process;
 4. **qps**: dnsperf for ``--duration`` seconds against ``twistd -n pydns`` serving the zone
    with *file*, then against named (server pinned to CPU 0, dnsperf to CPU 1, as
-   ``bench/run.py``); pydns's start time and RSS are recorded the same way as named's.
+   ``bench/run.py``); pydns's start time and RSS are recorded the same way as named's;
+5. **axfr**: the whole zone transferred over TCP from each server (dnspython's client), the
+   time until the last message and the records received, while a second client checks that
+   the server keeps answering queries (the slowest of its answers is recorded).
 
 The zone is written to a temporary directory, removed at the end (``--keep`` keeps it).
 """
@@ -27,9 +30,12 @@ import json
 import os
 import random
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -141,10 +147,10 @@ def status_kib(pid: int) -> dict[str, int]:
     return out
 
 
-def soa_answers(port: int) -> bool:
+def soa_answers(port: int, timeout: float = 0.2) -> bool:
     query = dns.message.make_query(ORIGIN, "SOA")
     try:
-        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=0.2)
+        reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=timeout)
     except (dns.exception.DNSException, OSError):
         return False
     return reply.rcode() == 0 and bool(reply.answer)
@@ -182,6 +188,65 @@ def measure_load(zone: Path, timeout: float, profile: str | None) -> dict:
     return stats
 
 
+def measure_axfr(port: int, timeout: float) -> dict:
+    """Transfer the zone from the server; meanwhile ask it for its SOA again and again."""
+    done = threading.Event()
+    slowest = [0.0]
+
+    def probe() -> None:
+        while not done.is_set():
+            start = time.monotonic()
+            soa_answers(port, timeout=60.0)
+            slowest[0] = max(slowest[0], time.monotonic() - start)
+
+    prober = threading.Thread(target=probe)
+    start = time.monotonic()
+    prober.start()
+    try:
+        records = raw_axfr(port, timeout)
+    finally:
+        seconds = time.monotonic() - start
+        done.set()
+        prober.join()
+    return {"seconds": seconds, "records": records, "slowest_query_s": slowest[0]}
+
+
+def raw_axfr(port: int, timeout: float) -> int:
+    """AXFR over TCP, reading only what it takes to count records and see the closing SOA
+    (a dnspython client would take longer than either server)."""
+    query = dns.message.make_query(ORIGIN, "AXFR").to_wire()
+    records = soas = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(struct.pack("!H", len(query)) + query)
+        stream = sock.makefile("rb")
+        while soas < 2:
+            head = stream.read(2)
+            if len(head) < 2:
+                raise RuntimeError(f"AXFR ended after {records} records without its last SOA")
+            message = stream.read(struct.unpack("!H", head)[0])
+            questions, count = struct.unpack_from("!HH", message, 4)
+            records += count
+            offset = 12
+            for _ in range(questions):
+                offset = _skip_name(message, offset) + 4
+            for _ in range(count):
+                offset = _skip_name(message, offset)
+                rdtype, _, _, length = struct.unpack_from("!HHIH", message, offset)
+                soas += rdtype == 6
+                offset += 10 + length
+    return records
+
+
+def _skip_name(message: bytes, offset: int) -> int:
+    while True:
+        length = message[offset]
+        if length >= 0xC0:
+            return offset + 2
+        offset += 1 + length
+        if length == 0:
+            return offset
+
+
 def named_server(zone: Path, workdir: Path) -> tuple[list[str], int]:
     """argv and port of a named serving just the zone (its config from pkg/named.py)."""
     binary = named_path()
@@ -189,7 +254,8 @@ def named_server(zone: Path, workdir: Path) -> tuple[list[str], int]:
         raise RuntimeError("named is not installed")
     directory = workdir / "named"
     directory.mkdir(exist_ok=True)
-    server = NamedServer(str(directory), {ORIGIN: str(zone)}, port=free_port())
+    server = NamedServer(str(directory), {ORIGIN: str(zone)}, port=free_port(),
+                         extra_zone_options="allow-transfer { any; };")
     shutil.copyfile(zone, directory / "zone0.db")
     conf = directory / "named.conf"
     conf.write_text(server.config())
@@ -203,7 +269,8 @@ def pydns_server(zone: Path, workdir: Path) -> tuple[list[str], int, dict[str, s
     """argv, port and environment of ``twistd -n pydns`` serving the zone with *file*."""
     port = free_port()
     corefile = workdir / "Corefile"
-    corefile.write_text(f"{ORIGIN} {{\n    file {zone} {{\n        reload 0\n    }}\n}}\n")
+    corefile.write_text(f"{ORIGIN} {{\n    file {zone} {{\n        reload 0\n    }}\n"
+                        "    transfer {\n        to *\n    }\n}\n")
     env = dict(run.dropin_env(workdir) or os.environ)
     argv = [run._twistd(), "-n", "--pidfile=", "pydns", "-c", str(corefile), "-p", str(port)]
     return argv, port, env
@@ -230,6 +297,11 @@ def serve_and_load(name: str, make: Callable[[], tuple], queries: Path, workdir:
             record.update(status_kib(proc.pid))
             print(f"   {name}: {stats['qps']:.0f} qps, lost {stats['lost_pct']:.2f} %, "
                   f"rcodes {stats['rcodes']}", file=sys.stderr)
+        if "axfr" in args.only:
+            record["axfr"] = axfr = measure_axfr(port, args.start_timeout)
+            print(f"   {name}: AXFR of {axfr['records']} records in {axfr['seconds']:.2f} s; "
+                  f"slowest query meanwhile {axfr['slowest_query_s'] * 1000:.0f} ms",
+                  file=sys.stderr)
         return record
     finally:
         run.stop(proc)
@@ -239,8 +311,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200_000, help="lines in the query file")
-    ap.add_argument("--only", nargs="+", default=["load", "named", "qps"],
-                    choices=["load", "named", "qps"])
+    ap.add_argument("--only", nargs="+", default=["load", "named", "qps", "axfr"],
+                    choices=["load", "named", "qps", "axfr"])
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of dnsperf load")
     ap.add_argument("--clients", type=int, default=run.DEFAULT_CLIENTS)
     ap.add_argument("--outstanding", type=int, default=run.DEFAULT_OUTSTANDING)
@@ -274,10 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["pydns_load"] = load = measure_load(zone, args.start_timeout, args.profile)
             print(f"   pydns Zone.from_file: {load['seconds']:.2f} s, {load['records']} records,"
                   f" peak RSS {load['hwm_kib'] / 1024:.0f} MiB", file=sys.stderr)
-        if "named" in args.only or "qps" in args.only:
+        if {"named", "qps", "axfr"} & set(args.only):
             report["named"] = serve_and_load("named", lambda: named_server(zone, workdir),
                                              queries, workdir, args)
-        if "qps" in args.only:
+        if "qps" in args.only or "axfr" in args.only:
             report["pydns"] = serve_and_load("pydns", lambda: pydns_server(zone, workdir),
                                              queries, workdir, args)
         if "pydns_load" in report and "named" in report:

@@ -69,8 +69,11 @@ class ITransferSource(Interface):
     def Transfer(origin: str):
         """The zone ``origin`` (lower-case, absolute text) to transfer.
 
-        Returns an object with ``serial`` (int) and ``axfr_rrsets()`` (every RRset, SOA
-        first and last), e.g. a :class:`twisted_dns.plugins.file.zone.Zone`; None while the
+        Returns an object with ``serial`` (int), ``soa`` (its SOA RRset) and
+        ``axfr_rrsets()`` (every RRset, SOA first and last), or instead of that, quicker,
+        ``axfr_records()`` ((owner labels, type, class, TTL, RDATA wire) tuples, see
+        ``twisted_dns.pkg.wire.transfer_messages``; called in a thread), e.g. a
+        :class:`twisted_dns.plugins.file.zone.Zone`; None while the
         zone is served but has no data yet; raises ``KeyError`` when this plugin does not
         serve ``origin`` (the next source is asked).
         """

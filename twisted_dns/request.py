@@ -63,6 +63,7 @@ class Request:
         "ancount",
         "arcount",
         "client",
+        "deadline",
         "do",
         "edns",
         "edns_payload",
@@ -118,6 +119,9 @@ class Request:
     start: float
     #: the name of the last plugin entered (set by ``next_or_failure``), for logs and metrics
     plugin: str | None
+    #: seconds the server waits for this query's answer when it is not the server's deadline:
+    #: a plugin sets it before returning a Deferred for work known to be long (a zone transfer)
+    deadline: float | None
 
     @classmethod
     def from_wire(cls, wire: bytes, client: tuple, server: tuple, proto: str,
@@ -142,6 +146,7 @@ class Request:
         self.zone = None
         self.start = 0.0
         self.plugin = None
+        self.deadline = None
         self._message = None
         self.edns = False
         self.edns_version = 0

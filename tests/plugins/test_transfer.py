@@ -12,7 +12,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure, make_request
@@ -24,7 +24,7 @@ from twisted_dns.plugins.file.handler import File
 from twisted_dns.plugins.file.zone import Zone, Zones
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.plugins.transfer.setup import parse_host, setup
-from twisted_dns.plugins.transfer.transfer import Transfer, Xfr
+from twisted_dns.plugins.transfer.transfer import TRANSFER_DEADLINE, Transfer, Xfr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import default_registry
@@ -50,7 +50,8 @@ def chain(zone: Zone, to=("*",), zones=("example.org.",)) -> tuple[Transfer, Fil
     served = Zones()
     served.replace(zone)
     file = File(served)
-    transfer = Transfer([Xfr(list(zones), list(to))], file)
+    # the messages are built at once, not in a thread
+    transfer = Transfer([Xfr(list(zones), list(to))], file, run=defer.maybeDeferred)
     transfer.use_sources([transfer, file])
     return transfer, file
 
@@ -111,7 +112,9 @@ class Serve(unittest.TestCase):
         zone = make_zone()
         transfer, _ = chain(zone)
         writer = CaptureWriter(request := make_request("example.org.", AXFR, proto="tcp"))
-        self.assertEqual(transfer.ServeDNS(request, writer), dns.rcode.NOERROR)
+        self.assertEqual(self.successResultOf(transfer.ServeDNS(request, writer)),
+                         dns.rcode.NOERROR)
+        self.assertEqual(request.deadline, TRANSFER_DEADLINE)
         self.assertEqual(len(writer.sent), 1)
         reply = dns.message.from_wire(writer.sent[0])
         self.assertEqual(reply.id, request.id)
@@ -135,7 +138,8 @@ class Serve(unittest.TestCase):
         self.assertEqual(transfer.ServeDNS(refused, CaptureWriter(refused)), dns.rcode.REFUSED)
         allowed = make_request("example.org.", AXFR, proto="tcp", client=("10.0.0.1", 4000))
         writer = CaptureWriter(allowed)
-        self.assertEqual(transfer.ServeDNS(allowed, writer), dns.rcode.NOERROR)
+        self.assertEqual(self.successResultOf(transfer.ServeDNS(allowed, writer)),
+                         dns.rcode.NOERROR)
         self.assertTrue(writer.sent)
 
     def test_ixfr_current_serial_is_one_soa(self):
@@ -196,6 +200,33 @@ class Serve(unittest.TestCase):
         got = answers(writer)
         self.assertEqual(sum(len(r) for r in got), len(zone) + 1)  # the closing SOA
         self.assertEqual((got[0].rdtype, got[-1].rdtype), (SOA, SOA))
+
+    def test_names_not_read_yet_stay_text(self):
+        """A transfer makes no RRsets of names no query has read (a big zone would take
+        minutes), and sends the same records as the RRsets would hold."""
+        zone = make_zone(extra=50)
+        transfer, _ = chain(zone)
+        writer = CaptureWriter(request := make_request("example.org.", AXFR, proto="tcp"))
+        transfer.ServeDNS(request, writer)
+        self.assertIsInstance(zone._nodes["host7.example.org."], list)
+        got = Zone.from_rrsets("example.org.", answers(writer))
+        self.assertEqual(sorted(map(str, got.rrsets())), sorted(map(str, zone.rrsets())))
+
+    def test_in_a_thread(self):
+        """By default the messages are built in a thread: the query waits on a Deferred."""
+        served = Zones()
+        served.replace(make_zone())
+        file = File(served)
+        transfer = Transfer([Xfr(["example.org."], ["*"])], file)
+        transfer.use_sources([file])
+        writer = CaptureWriter(request := make_request("example.org.", AXFR, proto="tcp"))
+        d = transfer.ServeDNS(request, writer)
+        self.assertIsInstance(d, defer.Deferred)
+
+        def sent(rcode):
+            self.assertEqual(rcode, dns.rcode.NOERROR)
+            self.assertEqual(answers(writer)[-1].rdtype, SOA)
+        return d.addCallback(sent)
 
     def test_huge_rrset_split_to_fit(self):
         """One RRset too big for a message is spread over several."""

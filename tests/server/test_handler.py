@@ -541,6 +541,72 @@ class DeadlineSweepTests(unittest.TestCase):
         self.assertEqual(harness.sent, [])
 
 
+class OwnDeadlineTests(unittest.TestCase):
+    """A plugin that sets ``request.deadline`` (a long zone transfer) gets that deadline."""
+
+    def long_wait(self, seconds: float) -> tuple[Harness, list]:
+        chains: list[defer.Deferred] = []
+
+        def serve(request: Any, writer: Any) -> defer.Deferred:
+            request.deadline = seconds
+            d: defer.Deferred = defer.Deferred()
+            chains.append(d)
+            return d
+
+        harness = Harness(Plugin(serve), deadline=2.0)
+        harness.handler.deadline_slot = 0.5
+        return harness, chains
+
+    def test_outlives_the_server_deadline(self) -> None:
+        harness, chains = self.long_wait(30.0)
+        done = harness.send(query(), proto="tcp")
+        harness.clock.pump([0.5] * 20)  # 10 s: five times the server's deadline
+        self.assertEqual(harness.sent, [])
+        self.assertFalse(harness.writers[0].closed)
+        harness.writers[0].write(dns.message.make_response(query()).to_wire())
+        chains[0].callback(dns.rcode.NOERROR)
+        self.successResultOf(done)
+        self.assertEqual(len(harness.sent), 1)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+        self.assertEqual(harness.handler.waiting, 0)
+
+    def test_servfail_at_its_own_deadline(self) -> None:
+        harness, _ = self.long_wait(30.0)
+        done = harness.send(query(), proto="tcp")
+        harness.clock.advance(29.9)
+        self.assertNoResult(done)
+        harness.clock.advance(0.1)
+        self.assertEqual([dns.message.from_wire(d).rcode() for d in harness.sent],
+                         [dns.rcode.SERVFAIL])
+        self.successResultOf(done)
+        self.assertTrue(harness.writers[0].closed)
+        harness.clock.pump([0.5] * 4)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+
+    def test_among_ordinary_queries(self) -> None:
+        """An ordinary query behind a long one still gets its SERVFAIL on time."""
+        chains: list[defer.Deferred] = []
+
+        def serve(request: Any, writer: Any) -> defer.Deferred:
+            if request.qtype == dns.rdatatype.AXFR:
+                request.deadline = 60.0
+            d: defer.Deferred = defer.Deferred()
+            chains.append(d)
+            return d
+
+        harness = Harness(Plugin(serve), deadline=2.0)
+        harness.handler.deadline_slot = 0.5
+        long = harness.send(query(rdtype="AXFR"), proto="tcp")
+        short = harness.send(query())
+        harness.clock.pump([0.5] * 5)
+        self.successResultOf(short)
+        self.assertNoResult(long)
+        self.assertEqual(harness.handler.waiting, 1)
+        harness.handler.stop()
+        self.successResultOf(long)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+
+
 class DrainTests(unittest.TestCase):
     """``drained()``: what a stopping listener waits on before it closes."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -275,3 +275,43 @@ _RDATA: dict[int, Callable[[Any, _Names, int], bytes]] = {
     1: _a, 2: _target, 5: _target, 6: _soa, 12: _target, 15: _mx, 28: _aaaa, 33: _srv,
     39: _uncompressed_target,
 }
+
+
+def rrset_records(rrset: RRset) -> Iterator[tuple]:
+    """An RRset as :func:`transfer_messages` records: (owner labels, type, class, TTL, RDATA)."""
+    owner = rrset.name.labels
+    for rdata in rrset:
+        yield owner, rrset.rdtype, rrset.rdclass, rrset.ttl, rdata.to_wire()
+
+
+def transfer_messages(request: Request, records: Iterable[tuple], per_message: int = 500,
+                      max_size: int = 65535) -> Iterator[bytes]:
+    """A zone transfer's messages (RFC 5936) answering ``request``: AA set, the question
+    echoed, at most ``per_message`` records and ``max_size`` bytes each.
+
+    ``records`` are (owner labels, type, class, TTL, RDATA wire); owner names are compressed
+    within each message. A record too big for any message is a ValueError.
+    """
+    flags = QR | AA | (request.flags & RD)
+    qd = request.question_wire
+    start = 12 + len(qd)
+    out: list[bytes] = []
+    names = _Names(qd)
+    size = start
+    for owner, rdtype, rdclass, ttl, rdata in records:
+        if len(out) >= per_message:
+            yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
+            out, names, size = [], _Names(qd), start
+        record = names.encode(owner, size) + _RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata))
+        if size + len(record) + len(rdata) > max_size and out:
+            yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
+            out, names, size = [], _Names(qd), start
+            record = names.encode(owner, size) + _RR_FIXED.pack(rdtype, rdclass, ttl,
+                                                                len(rdata))
+        record += rdata
+        if size + len(record) > max_size:
+            raise ValueError(f"a record of {len(record)} bytes does not fit a DNS message")
+        out.append(record)
+        size += len(record)
+    if out:
+        yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)

@@ -20,7 +20,8 @@ before and around a block's plugin chain:
 Deadlines cost no timer per query: every query shares one deadline, so the waiting ones
 expire in arrival order. They queue in a deque and one sweep, every ``DEADLINE_SLOT``
 seconds while any query waits, answers those past their deadline (so SERVFAIL comes at most
-one slot late, never early). Answered ones are only marked and dropped when the sweep
+one slot late, never early). A query whose plugin set its own ``request.deadline`` (a zone
+transfer) gets a timer of its own instead. Answered ones are only marked and dropped when the sweep
 reaches them; the sweep stops as soon as nothing waits, and ``stop()`` ends it for good.
 
 Draining (a listener stopping): ``drained()`` fires once no query waits, so the listener can
@@ -122,7 +123,9 @@ class QueryHandler:
         self._seconds = reactor.seconds
         #: queries waiting on their chain, oldest first (answered ones too, until swept)
         self._waiting: deque[_Pending] = deque()
-        #: how many of ``_waiting`` are not answered yet
+        #: queries waiting with a deadline of their own (each has a timer)
+        self._own_deadline: set[_Pending] = set()
+        #: how many queries (in ``_waiting`` or ``_own_deadline``) are not answered yet
         self._live = 0
         self._sweeper: Any = None
         #: fired (see drained) when the last waiting query settles
@@ -250,9 +253,15 @@ class QueryHandler:
         d.addBoth(pending.finished)
         if pending.done:
             return None
+        self._live += 1
+        if request.deadline is not None:
+            pending.expires = request.start + request.deadline
+            pending.timer = self.reactor.callLater(
+                max(0.0, pending.expires - self._seconds()), pending.expire, True)
+            self._own_deadline.add(pending)
+            return d
         pending.expires = request.start + self.deadline
         self._waiting.append(pending)
-        self._live += 1
         if self._sweeper is None:
             self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
         return d
@@ -274,8 +283,14 @@ class QueryHandler:
         if self._live and self._sweeper is None:
             self._sweeper = self.reactor.callLater(self.deadline_slot, self._sweep)
 
-    def _settled(self) -> None:
+    def _settled(self, pending: _Pending) -> None:
         """One waiting query is answered; with none left, the sweep stops (and a drain ends)."""
+        timer = pending.timer
+        if timer is not None:
+            pending.timer = None
+            self._own_deadline.discard(pending)
+            if timer.active():
+                timer.cancel()
         self._live -= 1
         if not self._live:
             self._waiting.clear()
@@ -313,7 +328,7 @@ class QueryHandler:
     def stop(self) -> None:
         """The listener is gone: give up on the waiting queries (no reply can be sent now:
         their writers are closed and their chains cancelled) and stop the sweep."""
-        waiting = list(self._waiting)
+        waiting = [*self._waiting, *self._own_deadline]
         for pending in waiting:
             if not pending.done:
                 pending.expire(answer=False)
@@ -323,7 +338,8 @@ class QueryHandler:
 class _Pending:
     """One query waiting on its chain, racing the deadline; whichever comes first answers."""
 
-    __slots__ = ("chain", "deferred", "done", "expires", "handler", "request", "writer")
+    __slots__ = ("chain", "deferred", "done", "expires", "handler", "request", "timer",
+                 "writer")
 
     def __init__(self, handler: QueryHandler, request: Request, writer: Any, chain: Any,
                  deferred: defer.Deferred) -> None:
@@ -335,6 +351,8 @@ class _Pending:
         self.done = False
         #: when the deadline passes; None while not queued (answered as the chain returned)
         self.expires: float | None = None
+        #: the timer of a query with its own deadline
+        self.timer: Any = None
 
     def finished(self, result: Any) -> None:
         if self.done:
@@ -355,7 +373,7 @@ class _Pending:
             log.failure("finishing {request!r} failed", request=request)
         if self.expires is not None:  # it was queued: count it out, let go of the query
             self.request = self.writer = self.deferred = None
-            handler._settled()
+            handler._settled(self)
         return None
 
     def expire(self, answer: bool) -> None:
@@ -364,7 +382,7 @@ class _Pending:
         self.done = True
         handler, request, writer, d = self.handler, self.request, self.writer, self.deferred
         self.request = self.writer = self.deferred = None
-        handler._settled()
+        handler._settled(self)
         if answer:
             log.debug("plugin/{plugin}: no answer for {qname} within {deadline}s",
                       plugin=_plugin_name(request, self.chain), qname=request.qname,

@@ -26,6 +26,7 @@ import contextlib
 import gc
 import re
 import socket
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -99,11 +100,33 @@ def rdata(rdtype: int, data: str | dns.rdata.Rdata) -> dns.rdata.Rdata:
     return make(rdtype, data) if make else dns.rdata.from_text(IN, rdtype, data)
 
 
+def rdata_wire(rdtype: int, data: str | dns.rdata.Rdata) -> bytes:
+    """A record as :func:`read` kept it, in wire form (uncompressed), without an Rdata."""
+    if type(data) is not str:
+        return data.to_wire()
+    write = _WIRE_WRITERS.get(rdtype)
+    return write(data) if write else rdata(rdtype, data).to_wire()
+
+
+def name_wire(text: str) -> bytes:
+    """An absolute name as :func:`read` kept it, in wire form."""
+    if "\\" in text or text == ".":
+        return name(text).to_wire()
+    return b"".join(bytes((len(label),)) + label.encode() for label in text.split("."))
+
+
 def name(text: str) -> dns.name.Name:
     """An absolute name as :func:`read` kept it (a key or a display text) as a Name."""
     if "\\" in text or text == ".":
         return dns.name.from_text(text)
-    return dns.name.Name([label.encode() for label in text.split(".")])
+    return dns.name.Name(labels(text))
+
+
+def labels(text: str) -> tuple[bytes, ...]:
+    """The labels of an absolute name as :func:`read` kept it, the root's empty one last."""
+    if "\\" in text or text == ".":
+        return dns.name.from_text(text).labels
+    return tuple(label.encode() for label in text.split("."))
 
 
 @contextlib.contextmanager
@@ -425,6 +448,33 @@ _MAKERS: dict[int, Callable[[int, str], dns.rdata.Rdata]] = {
     AAAA: lambda rdtype, text: dns.rdtypes.IN.AAAA.AAAA(IN, rdtype, text),
     NS: _make_target, CNAME: _make_target, PTR: _make_target, DNAME: _make_target,
     MX: _make_mx, SRV: _make_srv,
+}
+
+
+def _numbers_then_name_wire(numbers: int) -> Callable[[str], bytes]:
+    layout = struct.Struct("!" + "H" * numbers)
+
+    def write(text: str) -> bytes:
+        *values, target = text.split()
+        return layout.pack(*map(int, values)) + name_wire(target)
+    return write
+
+
+def _strings_wire(text: str) -> bytes:
+    out = []
+    for token in _TOKEN.findall(text):
+        raw = (token[1:-1] if token[0] == '"' else token).encode()
+        out.append(bytes((len(raw),)) + raw)
+    return b"".join(out)
+
+
+#: rdtype -> the wire form of the text :data:`_CHECKS` kept
+_WIRE_WRITERS: dict[int, Callable[[str], bytes]] = {
+    A: lambda text: socket.inet_pton(socket.AF_INET, text),
+    AAAA: lambda text: socket.inet_pton(socket.AF_INET6, text),
+    NS: name_wire, CNAME: name_wire, PTR: name_wire, DNAME: name_wire,
+    MX: _numbers_then_name_wire(1), SRV: _numbers_then_name_wire(3),
+    TXT: _strings_wire, SPF: _strings_wire,
 }
 
 

@@ -65,6 +65,7 @@ import dns.rrset
 import dns.tokenizer
 import dns.zonefile
 
+from twisted_dns.pkg import wire
 from twisted_dns.plugins.file import masterfile
 
 NOERROR = int(dns.rcode.NOERROR)
@@ -128,6 +129,33 @@ def parent(name: str) -> str:
             return name[i + 1:] or "."
         else:
             i += 1
+
+
+def _name_order(item: tuple[str, object]) -> tuple[str, ...]:
+    """A zone's names in (about) DNSSEC order, the apex first: labels compared from the
+    right. Escaped labels are compared as written, which RFC 5936 allows for AXFR."""
+    return tuple(reversed(item[0].split(".")))
+
+
+#: how many leading bytes of a type's RDATA are numbers (the rest a name, compared in any case)
+_NUMBERS_BEFORE_NAME = {NS: 0, CNAME: 0, 12: 0, DNAME: 0, MX: 2, SRV: 6}
+
+
+def _raw_records(node: list, key: str) -> list[tuple]:
+    """The records of a name :mod:`masterfile` read and no lookup made RRsets of, in wire
+    form: by type, each type's TTL its lowest (as an RRset's), duplicates once."""
+    owner = masterfile.labels(node[0] or key)
+    by_type: dict[int, tuple[list[int], dict[object, bytes]]] = {}
+    for rdtype, ttl, data in node[1:]:
+        ttls, datas = by_type.setdefault(rdtype, ([], {}))
+        ttls.append(ttl)
+        wire = masterfile.rdata_wire(rdtype, data)
+        skip = _NUMBERS_BEFORE_NAME.get(rdtype)
+        same = data if type(data) is not str else (
+            wire if skip is None else wire[:skip] + wire[skip:].lower())
+        datas.setdefault(same, wire)
+    return [(owner, rdtype, IN, min(ttls), wire)
+            for rdtype, (ttls, datas) in sorted(by_type.items()) for wire in datas.values()]
 
 
 def _text(name: dns.name.Name) -> str:
@@ -352,6 +380,32 @@ class Zone:
                     out.append(rrset)
             out.extend(sigs.get(owner, ()))
         out.append(self.soa)
+        return out
+
+    def axfr_records(self) -> list[tuple[tuple[bytes, ...], int, int, int, bytes]]:
+        """Every record for a zone transfer as (owner labels, type, class, TTL, RDATA wire):
+        SOA, the rest by name (apex first), each name's RRSIGs after its records, SOA again.
+
+        Names no query has read yet are not made RRsets (a million-record zone would take
+        minutes): their records go from the file's text straight to wire. Nothing here
+        changes the zone, so a thread may call it while the reactor answers queries.
+        """
+        soa = self.soa
+        first = (soa.name.labels, SOA, IN, soa.ttl, soa[0].to_wire())
+        out = [first]
+        sigs: dict[str, list[dns.rrset.RRset]] = {}
+        for (owner, _), sig in sorted(self._sigs.items()):
+            sigs.setdefault(owner, []).append(sig)
+        for owner, node in sorted(self._nodes.items(), key=_name_order):
+            if type(node) is dict:
+                for _, rrset in sorted(node.items()):
+                    if rrset is not soa:
+                        out.extend(wire.rrset_records(rrset))
+            else:
+                out.extend(_raw_records(node, owner))
+            for sig in sigs.get(owner, ()):
+                out.extend(wire.rrset_records(sig))
+        out.append(first)
         return out
 
     def __len__(self) -> int:

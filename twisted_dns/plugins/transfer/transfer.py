@@ -3,13 +3,15 @@
 Zone data comes from the block's plugins providing
 :class:`~twisted_dns.interfaces.ITransferSource` (*file*, *auto*, *secondary*), found when
 the server starts. A transfer is several TCP messages written through the one writer of the
-query, 500 records each (as CoreDNS), each message rendered here once: a batch that does not
-fit 64 KiB is split in two until it does.
+query, at most 500 records (as CoreDNS) and 64 KiB each. The messages are built in a thread
+(a zone of a million records takes seconds, and the reactor must keep answering), straight
+from the zone's records to wire (``Zone.axfr_records``); the query gets a deadline of
+:data:`TRANSFER_DEADLINE` instead of the server's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +21,12 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin, ITransferSource
+from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.file.reload import serial_greater
@@ -39,6 +43,8 @@ REFUSED = int(dns.rcode.REFUSED)
 #: records per message (CoreDNS sends once more than 500 are gathered)
 RECORDS_PER_MESSAGE = 500
 MAX_MESSAGE = 65535
+#: seconds a transfer may take, from the query to its last message
+TRANSFER_DEADLINE = 600.0
 
 
 @dataclass
@@ -62,11 +68,14 @@ class Transfer:
     """Answers AXFR/IXFR for its zones; everything else goes to the next plugin."""
 
     def __init__(self, xfrs: list[Xfr], next_plugin: Any = None,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None,
+                 run: Callable[..., defer.Deferred] = threads.deferToThread) -> None:
         self.xfrs = xfrs
         self.next = next_plugin
         self.notifier = notifier or Notifier()
         self.sources: list[Any] = []
+        #: how the messages are built: in a thread (tests pass ``defer.maybeDeferred``)
+        self.run = run
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
         return NAME
@@ -124,62 +133,38 @@ class Transfer:
             return next_or_failure(NAME, self.next, request, writer)
         if serial is not None and not serial_greater(zone.serial, serial):
             # the client is up to date: a single SOA (RFC 1995 4)
-            writer.write(self._render(request, [zone.axfr_rrsets()[0]]))
+            writer.write(next(messages(request, list(wire.rrset_records(zone.soa)))))
             log.info("Outgoing noop, incremental transfer for up to date zone {zone!r} to"
                      " {client} for {serial} SOA serial", zone=request.qname_lower,
                      client=request.client_host, serial=zone.serial)
             return NOERROR
-        rrsets = zone.axfr_rrsets()
-        for data in self.messages(request, rrsets):
+        request.deadline = TRANSFER_DEADLINE
+        d = self.run(_build, request, zone)
+        d.addCallback(self._send, request, writer, zone.serial)
+        return d
+
+    def _send(self, built: tuple[list[bytes], int], request: Request, writer: Any,
+              serial: int) -> int:
+        sent, count = built
+        for data in sent:
             writer.write(data)
         log.info("Outgoing transfer of {count} records of zone {zone!r} to {client} for"
-                 " {serial} SOA serial", count=sum(len(r) for r in rrsets),
-                 zone=request.qname_lower, client=request.client_host, serial=zone.serial)
+                 " {serial} SOA serial", count=count, zone=request.qname_lower,
+                 client=request.client_host, serial=serial)
         return NOERROR
 
-    def messages(self, request: Request, rrsets: list[dns.rrset.RRset]) -> Iterator[bytes]:
-        """The transfer's messages, each under 64 KiB, about 500 records apiece."""
-        batch: list[dns.rrset.RRset] = []
-        count = 0
-        for rrset in rrsets:
-            batch.append(rrset)
-            count += len(rrset)
-            if count >= RECORDS_PER_MESSAGE:
-                yield from self._fitted(request, batch)
-                batch, count = [], 0
-        if batch:
-            yield from self._fitted(request, batch)
 
-    def _fitted(self, request: Request, batch: list[dns.rrset.RRset]) -> Iterator[bytes]:
-        """``batch`` as one message, or split in halves until each fits."""
-        try:
-            yield self._render(request, batch)
-            return
-        except dns.exception.TooBig:
-            pass
-        if len(batch) == 1:
-            batch = _single_records(batch[0])
-            if len(batch) == 1:
-                raise ValueError(f"record {batch[0].name} does not fit a DNS message")
-        half = len(batch) // 2
-        yield from self._fitted(request, batch[:half])
-        yield from self._fitted(request, batch[half:])
-
-    @staticmethod
-    def _render(request: Request, answer: list[dns.rrset.RRset]) -> bytes:
-        """One transfer message: the query's ID and question, AA, the records."""
-        message = dns.message.Message(request.id)
-        message.flags = dns.flags.QR | dns.flags.AA | (request.flags & dns.flags.RD)
-        message.question = list(request.message().question)
-        message.answer = answer
-        return message.to_wire(max_size=MAX_MESSAGE)
+def messages(request: Request, records: list[tuple]) -> Iterator[bytes]:
+    """The transfer's messages for ``records`` (see ``pkg.wire.transfer_messages``)."""
+    return wire.transfer_messages(request, records, RECORDS_PER_MESSAGE, MAX_MESSAGE)
 
 
-def _single_records(rrset: dns.rrset.RRset) -> list[dns.rrset.RRset]:
-    """An RRset as one RRset per record (to spread a huge RRset over messages)."""
-    out = []
-    for rdata in rrset:
-        single = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers)
-        single.add(rdata, rrset.ttl)
-        out.append(single)
-    return out
+def _build(request: Request, zone: Any) -> tuple[list[bytes], int]:
+    """The messages transferring ``zone`` and how many records they hold (in a thread)."""
+    if hasattr(zone, "axfr_records"):
+        records = zone.axfr_records()
+    else:  # an ITransferSource zone of RRsets only
+        records = [record for rrset in zone.axfr_rrsets()
+                   for record in wire.rrset_records(rrset)]
+    return list(messages(request, records)), len(records)
+
