@@ -260,3 +260,20 @@ class RandomZones(unittest.TestCase):
                              text)
             compared += 1
         self.assertGreater(compared, 150)
+
+    def test_wire_form_without_rdata(self) -> None:
+        """What a transfer sends of a record kept as text is what its Rdata would send."""
+        rng = random.Random(7)
+        origin = dns.name.from_text("example.org.")
+        checked = 0
+        for text in (SYNTAX, ORIGINS, *(random_zone(rng) for _ in range(100))):
+            try:
+                read = masterfile.read(text, origin, "db")
+            except ZoneError:
+                continue
+            for node in (read.nodes if read else {}).values():
+                for rdtype, _, data in node[1:]:
+                    self.assertEqual(masterfile.rdata_wire(rdtype, data),
+                                     masterfile.rdata(rdtype, data).to_wire(), data)
+                    checked += 1
+        self.assertGreater(checked, 500)
