@@ -254,3 +254,62 @@ class Timers(unittest.TestCase):
         self.assertTrue(pending.called)  # cancelled: no other primary is tried
         self.assertEqual(len(self.client.calls), 1)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class Reloads(unittest.TestCase):
+    """A new configuration's secondary zone takes over the running one's data."""
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.client = FakeClient()
+        self.old = self.refresher()
+        self.old.start()
+        self.client.last("zone").callback(make_zone(1))
+
+    def refresher(self) -> SecondaryZone:
+        refresher = SecondaryZone(ORIGIN, [PRIMARY], Zones([ORIGIN]), client=self.client,
+                                  reactor=self.clock)
+        self.addCleanup(refresher.stop)
+        return refresher
+
+    def test_new_configuration_serves_at_once_and_checks_the_serial(self):
+        self.clock.advance(50)
+        new = self.refresher()
+        new.start()  # startup hooks of the new configuration run before the old one stops
+        self.assertIs(new.zones[ORIGIN], self.old.zones[ORIGIN])
+        self.assertEqual(self.client.pending(), ["serial"])  # no transfer of the whole zone
+        self.old.stop()
+        self.client.last("serial").callback(1)
+        self.assertEqual(new.zones[ORIGIN].serial, 1)
+        # refresh and expiry count from that good check; the old one's timers are gone
+        self.assertEqual(sorted(round(c.getTime()) for c in self.clock.getDelayedCalls()),
+                         [50 + 100, 50 + 1000])
+
+    def test_expiry_carried_over(self):
+        self.clock.advance(100)
+        self.client.fail_pending()  # refresh failed: the zone expires at 1000 s
+        self.clock.advance(400)
+        new = self.refresher()
+        new.start()
+        self.old.stop()
+        self.client.fail_pending()
+        self.clock.advance(499)
+        self.assertIsNotNone(new.zones[ORIGIN])
+        self.clock.advance(1)
+        self.assertIsNone(new.zones[ORIGIN])
+
+    def test_failed_reload_leaves_the_old_one_to_the_next(self):
+        failed = self.refresher()
+        failed.start()
+        failed.stop()  # that configuration did not start: its shutdown hooks run
+        self.client.fail_pending()
+        later = self.refresher()
+        later.start()
+        self.assertIs(later.zones[ORIGIN], self.old.zones[ORIGIN])
+
+    def test_first_configuration_transfers(self):
+        self.old.stop()
+        new = self.refresher()
+        new.start()
+        self.assertIsNone(new.zones[ORIGIN])
+        self.assertEqual(self.client.pending(), ["zone"])

@@ -6,6 +6,10 @@ asks the primaries for their serial and transfers the zone again when it grew; w
 fails it tries again every *retry* seconds; with no successful check for *expire* seconds
 the zone expires (SERVFAIL) until a transfer succeeds. A NOTIFY from a primary checks at
 once. The old zone is served while a check or transfer runs; the new one is swapped in whole.
+
+A reload does not start over: the new configuration's :class:`SecondaryZone` takes the zone
+(and its SOA timers and expiry) from the running one for the same origin, serves it at once
+and checks the serial, where CoreDNS answers SERVFAIL until it has transferred the zone again.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ MAX_FIRST_RETRY = 10.0
 #: the shortest SOA timer honoured (a refresh of 0 would ask the primary without pause)
 MIN_TIMER = 1
 
+#: origin -> the SecondaryZone serving it now (the newest configuration's)
+_serving: dict[str, SecondaryZone] = {}
+
 
 class SecondaryZone:
     """One zone transferred from ``primaries`` ((host, port) pairs) into ``zones``."""
@@ -52,15 +59,41 @@ class SecondaryZone:
         self._running: defer.Deferred | None = None
         self._again = False
         self._stopped = False
+        #: the running SecondaryZone this one took the zone from (a reload)
+        self._previous: SecondaryZone | None = None
 
     def start(self) -> None:
         if self.reactor is None:
             from twisted.internet import reactor
 
             self.reactor = reactor
+        previous = _serving.get(self.origin)
+        if previous is not None and not previous._stopped:
+            self._adopt(previous)
+        _serving[self.origin] = self
         self.refresh()
 
+    def _adopt(self, previous: SecondaryZone) -> None:
+        """Serve what the previous configuration had, with its timers' state."""
+        self._previous = previous
+        zone = previous.zones[self.origin]
+        if zone is None or previous.timing is None:
+            return
+        self.timing = previous.timing
+        self.zones.add(self.origin, zone)
+        expiry = previous._expire_timer
+        if expiry is not None and expiry.active():
+            left = max(0.0, expiry.getTime() - self.reactor.seconds())
+            self._expire_timer = self.reactor.callLater(left, self._expire)
+
     def stop(self) -> None:
+        if _serving.get(self.origin) is self:
+            previous = self._previous
+            if previous is not None and not previous._stopped:
+                _serving[self.origin] = previous  # a reload that failed: the old one serves
+            else:
+                del _serving[self.origin]
+        self._previous = None
         self._stopped = True
         if self._running is not None:
             self._running.cancel()  # closes a transfer in flight
