@@ -17,8 +17,9 @@ from typing import Any
 from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 
+from twisted_dns.pkg import filestat
 from twisted_dns.pkg.zones import is_subdomain, normalize
-from twisted_dns.plugins.file.reload import ZoneFile, _signature
+from twisted_dns.plugins.file.reload import ZoneFile
 from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
 
 log = Logger(namespace="auto")
@@ -155,7 +156,7 @@ class Scanner:
 
     def _add(self, origin: str, path: str) -> defer.Deferred:
         """Parse a new zone file (in a thread) and serve it once it parsed."""
-        signature = _signature(path)
+        signature = filestat.signature(path)
         d = self.run(Zone.from_file, path, origin)
 
         def parsed(zone: Zone) -> None:

@@ -10,13 +10,13 @@ keeps the old zone and logs why; it is tried again at the next tick. Each zone s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 
+from twisted_dns.pkg import filestat
 from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
 
 log = Logger(namespace="file")
@@ -44,14 +44,6 @@ def entries() -> Any:
         ["dns_name"], registry=registry))
 
 
-def _signature(path: str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 class ZoneFile:
     """The file one zone of ``zones`` is read from, checked every ``interval`` seconds."""
 
@@ -70,7 +62,7 @@ class ZoneFile:
 
     def load(self) -> Zone:
         """Read the file now (at setup); raises ZoneError."""
-        signature = _signature(self.path)
+        signature = filestat.signature(self.path)
         zone, records = _read(self.path, self.origin)
         self._swap(zone, records)
         self.loaded_signature = signature
@@ -100,7 +92,7 @@ class ZoneFile:
 
     def check(self) -> defer.Deferred:
         """One tick: re-read the file if it changed, swap the zone if its serial increased."""
-        signature = _signature(self.path)
+        signature = filestat.signature(self.path)
         if signature is None:
             log.error("Failed to open zone {origin} in {path}", origin=self.origin,
                       path=self.path)

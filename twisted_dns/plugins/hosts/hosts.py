@@ -7,7 +7,6 @@ the whole table in one assignment, so a query sees the old or the new data, neve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin, IReadiness
-from twisted_dns.pkg import wire
+from twisted_dns.pkg import filestat, wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.zones import match
@@ -32,15 +31,6 @@ _A = int(dns.rdatatype.A)
 _AAAA = int(dns.rdatatype.AAAA)
 _PTR = int(dns.rdatatype.PTR)
 _SERVFAIL = int(dns.rcode.SERVFAIL)
-
-
-def _signature(path: str) -> tuple[int, int] | None:
-    """What tells a changed file (CoreDNS compares modification time and size)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
 
 
 def read_entries(path: str, origins: Sequence[str], reverse: bool) -> Entries:
@@ -80,7 +70,7 @@ class Hosts:
 
     def load(self) -> None:
         """Read the file now (at setup); a missing or unreadable file only logs."""
-        signature = _signature(self.path)
+        signature = filestat.signature(self.path)
         try:
             entries = read_entries(self.path, self.origins, self.reverse)
         except OSError as exc:
@@ -97,7 +87,7 @@ class Hosts:
         self.table = Table([entries, self.inline], self.ttl)
         if signature is not None:
             self.metrics.loaded(self.path, entries.count() + self.inline.count(),
-                                signature[0] / 10**9)
+                                filestat.mtime(signature))
 
     # -- queries --------------------------------------------------------------------------
 
@@ -167,7 +157,7 @@ class Reloader:
 
     def check(self) -> defer.Deferred:
         hosts = self.hosts
-        signature = _signature(hosts.path)
+        signature = filestat.signature(hosts.path)
         if signature is None or signature == hosts.signature:
             return defer.succeed(None)
         d = self.run(read_entries, hosts.path, hosts.origins, hosts.reverse)
