@@ -6,14 +6,17 @@ import os
 import random
 
 import dns.exception
+import dns.message
 import dns.name
 import dns.rdataclass
 import dns.zone
 import dns.zonefile
 from twisted.trial import unittest
 
+from twisted_dns.pkg import wire
 from twisted_dns.plugins.file import masterfile
 from twisted_dns.plugins.file.zone import Zone, ZoneError
+from twisted_dns.request import Request
 
 ZONES = os.path.join(os.path.dirname(__file__), os.pardir, "integration", "zones")
 
@@ -277,3 +280,55 @@ class RandomZones(unittest.TestCase):
                                      masterfile.rdata(rdtype, data).to_wire(), data)
                     checked += 1
         self.assertGreater(checked, 500)
+
+
+class AnswersFromText(unittest.TestCase):
+    """``Zone.text_answer`` renders what a lookup of the same name would, byte for byte
+    (PTR targets aside: they are not compressed)."""
+
+    def rendered(self, zone: Zone, name: str, rdtype: int, fast: bool) -> bytes | None:
+        query = dns.message.make_query(name, rdtype, id=4321)
+        request = Request.from_wire(query.to_wire(), ("127.0.0.1", 1), ("127.0.0.1", 53), "udp")
+        if fast:
+            plain = zone.text_answer(request.qname_lower, rdtype)
+            if plain is None:
+                return None
+            return wire.from_rrsets(request, 0, [plain], zone.apex_ns, aa=True)
+        result = zone.lookup(request.qname, rdtype)
+        return wire.from_rrsets(request, result.rcode, result.answer, result.authority,
+                                result.additional, aa=result.aa)
+
+    def test_same_reply_as_a_lookup(self) -> None:
+        texts = [SYNTAX, ORIGINS, *(random_zone(random.Random(seed)) for seed in range(120))]
+        with open(os.path.join(ZONES, "db.example.org"), encoding="utf-8") as handle:
+            texts.append(handle.read())
+        answered = 0
+        for text in texts:
+            try:
+                unread = Zone.from_text(text, "example.org.")  # text_answer reads nothing
+            except ZoneError:
+                continue
+            looked_up = Zone.from_text(text, "example.org.")
+            for name in list(unread._nodes):
+                for rdtype in (1, 28, 16, 12, 99, 15, 5, 2):
+                    fast = self.rendered(unread, name, rdtype, True)
+                    if fast is None:
+                        continue
+                    slow = self.rendered(looked_up, name, rdtype, False)
+                    if rdtype == 12:  # a lookup's PTR target is compressed, this one is not
+                        fast, slow = dns.message.from_wire(fast), dns.message.from_wire(slow)
+                    self.assertEqual(fast, slow, (name, rdtype))
+                    answered += 1
+        self.assertGreater(answered, 100)
+
+    def test_not_for_what_needs_more(self) -> None:
+        zone = Zone.from_text(SOA + "$TTL 60\nmx IN MX 10 mail\nmail IN A 192.0.2.1\n"
+                              "c IN CNAME mail\nsub IN NS ns.sub\nns.sub IN A 192.0.2.2\n",
+                              "example.org.")
+        self.assertIsNone(zone.text_answer("mx.example.org.", 15))  # additional section
+        self.assertIsNone(zone.text_answer("c.example.org.", 1))  # a CNAME to follow
+        self.assertIsNone(zone.text_answer("ns.sub.example.org.", 1))  # below a cut
+        self.assertIsNone(zone.text_answer("mail.example.org.", 28))  # NODATA
+        self.assertIsNotNone(zone.text_answer("mail.example.org.", 1))
+        zone.lookup("mail.example.org.", 1)
+        self.assertIsNone(zone.text_answer("mail.example.org.", 1))  # RRsets made: lookup

@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from dns.rrset import RRset
@@ -137,10 +137,22 @@ class TooBig(ValueError):  # noqa: N818 - a signal, not a failure
     """The reply does not fit the client: render it with dnspython, which truncates."""
 
 
-def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset],
-                authority: Sequence[RRset] = (), additional: Sequence[RRset] = (),
-                aa: bool = False) -> bytes:
-    """A reply to ``request`` holding dnspython RRsets, without building a Message.
+class WireRRset(NamedTuple):
+    """An RRset already in wire pieces (its RDATA written, uncompressed), for
+    :func:`from_rrsets` beside dnspython's: owner labels (the root's empty one last)."""
+
+    labels: tuple[bytes, ...]
+    rdtype: int
+    rdclass: int
+    ttl: int
+    rdatas: tuple[bytes, ...]
+
+
+def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset],
+                authority: Sequence[RRset | WireRRset] = (),
+                additional: Sequence[RRset | WireRRset] = (), aa: bool = False) -> bytes:
+    """A reply to ``request`` holding dnspython RRsets (or :class:`WireRRset`), without
+    building a Message.
 
     Names are compressed against the question and each other (owners, and the names in the
     RDATA of the types RFC 3597 lets compress: NS, CNAME, PTR, MX, SOA), the OPT record and
@@ -159,6 +171,14 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset],
         count = 0
         for rrset in section:
             rdtype, rdclass, ttl = rrset.rdtype, rrset.rdclass, rrset.ttl
+            if type(rrset) is WireRRset:
+                for data in rrset.rdatas:
+                    owner = names.encode(rrset.labels, size)
+                    out.append(b"".join((owner, _RR_FIXED.pack(rdtype, rdclass, ttl,
+                                                               len(data)), data)))
+                    size += len(out[-1])
+                    count += 1
+                continue
             write = _RDATA.get(rdtype, _any_rdata)
             for rdata in rrset:
                 owner = names.encode(rrset.name.labels, size)

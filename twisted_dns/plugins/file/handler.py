@@ -118,6 +118,14 @@ class File:
         if data is not None:
             writer.write(request.wire[:2] + data[2:])
             return NOERROR
+        plain = zone.text_answer(qname, request.qtype)
+        if plain is not None:
+            try:
+                data = wire.from_rrsets(request, NOERROR, [plain], zone.apex_ns, aa=True)
+            except wire.TooBig:
+                pass  # dnspython truncates: the lookup below renders it
+            else:
+                return self._write(replies, key, data, writer)
         result = zone.lookup(request.qname, request.qtype, request.do)
         if result.rcode == NXDOMAIN and not result.answer and self.fall.through(qname):
             return next_or_failure(self.name, self.next, request, writer)
@@ -129,6 +137,11 @@ class File:
                                     result.additional, result.aa)
         except wire.TooBig:
             data = render(request, reply(request, result))  # dnspython truncates
+        return self._write(replies, key, data, writer)
+
+    @staticmethod
+    def _write(replies: dict[tuple, bytes], key: tuple | None, data: bytes, writer: Any) -> int:
+        """Send ``data`` and keep it for the same question (unless ``key`` is None)."""
         if key is not None:
             if len(replies) >= MAX_CACHED:
                 replies.clear()

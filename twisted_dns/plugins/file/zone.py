@@ -131,6 +131,9 @@ def parent(name: str) -> str:
             i += 1
 
 
+#: types whose answer has no additional section: :meth:`Zone.text_answer` may give it
+_PLAIN_TYPES = frozenset((A, AAAA, 12, 16, 99))  # A, AAAA, PTR, TXT, SPF
+
 #: how many leading bytes of a type's RDATA are numbers (the rest a name, compared in any case)
 _NUMBERS_BEFORE_NAME = {NS: 0, CNAME: 0, 12: 0, DNAME: 0, MX: 2, SRV: 6}
 
@@ -462,6 +465,27 @@ class Zone:
         if do and self.signed:
             self._sign(step, qname)
         return step
+
+    def text_answer(self, key: str, qtype: int) -> wire.WireRRset | None:
+        """The answer :meth:`lookup` would give for ``qtype`` at ``key`` (lower-case text),
+        made straight from the file's text, for a name no lookup has read yet: None unless
+        the answer is just that RRset (a plain type, no CNAME, not below a cut or DNAME, an
+        unsigned zone), the apex NS going in the authority section.
+
+        Making a name's RRsets costs more than answering; a random name in a big zone is
+        usually read once.
+        """
+        if qtype not in _PLAIN_TYPES:
+            return None
+        node = self._nodes.get(key)
+        if type(node) is not list or self.signed or key in self._hidden_by:
+            return None
+        wanted = [record for record in node[1:] if record[0] == qtype]
+        if not wanted or any(record[0] == CNAME for record in node[1:]):
+            return None
+        records = _raw_records([node[0], *wanted], key)
+        owner, _, _, ttl, _ = records[0]
+        return wire.WireRRset(owner, qtype, IN, ttl, tuple(record[4] for record in records))
 
     def _holds(self, key: str) -> bool:
         origin = self.origin_text
