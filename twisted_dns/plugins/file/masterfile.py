@@ -60,7 +60,7 @@ _PLAIN_NAME = re.compile(r"(?:\*\.)?(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|;.*|[()]|(?:[^\s"();\\]|\\.?)+|"')
 #: what makes a line need :data:`_TOKEN` instead of ``str.split``
 _SPECIAL = re.compile(r'["();\\]')
-_CNAME_KIND, _NEUTRAL_KIND = dns.node.NodeKind.CNAME, dns.node.NodeKind.NEUTRAL
+_NEUTRAL_KIND = dns.node.NodeKind.NEUTRAL
 _MALFORMED = "Text input is malformed."
 #: what :meth:`_Reader._type` says of the class IN
 _CLASS = -1
@@ -110,15 +110,11 @@ def rdata_wire(rdtype: int, data: str | dns.rdata.Rdata) -> bytes:
 
 def name_wire(text: str) -> bytes:
     """An absolute name as :func:`read` kept it, in wire form."""
-    if "\\" in text or text == ".":
-        return name(text).to_wire()
-    return b"".join(bytes((len(label),)) + label.encode() for label in text.split("."))
+    return b"".join(bytes((len(label),)) + label for label in labels(text))
 
 
 def name(text: str) -> dns.name.Name:
     """An absolute name as :func:`read` kept it (a key or a display text) as a Name."""
-    if "\\" in text or text == ".":
-        return dns.name.from_text(text)
     return dns.name.Name(labels(text))
 
 
@@ -150,7 +146,6 @@ class _Reader:
 
         self.error_type = ZoneError
         self.filename = filename
-        self.zone = origin
         self.zone_key = origin.to_text().lower()
         self.zone_suffix = "." + self.zone_key
         self.origin = origin
