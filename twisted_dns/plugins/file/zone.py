@@ -27,9 +27,13 @@ Answer a query (the query's name as received, any case; ``qtype`` an int)::
 the answer holds the chain up to the loop). The sections are fresh lists, but their
 ``dns.rrset.RRset`` objects are the zone's own: never modify those.
 
+A name no lookup has read yet can answer plain types from the file's text, without RRsets
+(``zone.text_answer(qname_lower, qtype)``: a ``pkg.wire.WireRRset`` or None, then lookup).
+
 Transfer out (AXFR order)::
 
     for rrset in zone.axfr_rrsets(): ...   # SOA, the rest by name (apex first), SOA again
+    zone.axfr_records()                    # the same as wire pieces, quick; safe in a thread
 
 Zones are immutable once built: to change one, build a new Zone and swap it in. A plugin
 serving zones keeps them in a :class:`Zones` (origin -> Zone, or None while not loaded yet:
@@ -40,9 +44,11 @@ one. ``twisted_dns.plugins.file.handler.File(zones, fall, next_plugin, name="aut
 a ``Zones`` exactly as *file* does, and ``twisted_dns.plugins.file.reload.ZoneFile`` re-reads a
 zone file into a ``Zones`` when its serial increases.
 
-How lookups stay cheap: at load every owner name gets a dict ``{rdtype: RRset}``; the set of
-names that exist (owners plus empty non-terminals) and, for each name below a zone cut or a
-DNAME, the topmost cut or DNAME above it are precomputed. A lookup is then a few dict hits:
+How lookups stay cheap: every owner name gets a dict ``{rdtype: RRset}`` (from a file, when a
+lookup first reads the name: :mod:`.masterfile` keeps its records as checked text until then,
+so a million-record zone loads in seconds); the set of names that exist (owners plus empty
+non-terminals) and, for each name below a zone cut or a DNAME, the topmost cut or DNAME above
+it are precomputed. A lookup is then a few dict hits:
 the name itself, or for a missing name the walk up to its closest encloser and one wildcard
 probe (RFC 1034 4.3.2, RFC 4592, RFC 6672, RFC 2308).
 """
