@@ -172,8 +172,8 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
         second = server.service.setup.shared[SHARED_KEY]
         self.assertIsNot(second, first)
-        self.assertIsNone(first._loop)  # the old configuration's watcher stopped
-        self.assertTrue(second._loop.running)
+        self.assertFalse(first._poll.running)  # the old configuration's watcher stopped
+        self.assertTrue(second._poll.running)
 
     @defer.inlineCallbacks
     def test_real_timer(self):

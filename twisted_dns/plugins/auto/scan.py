@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from twisted_dns.pkg import filestat
+from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.pkg.zones import is_subdomain, normalize
 from twisted_dns.plugins.file.reload import ZoneFile
 from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
@@ -83,7 +84,7 @@ class Scanner:
         self.run = run
         #: origin -> the file it is read from
         self.files: dict[str, ZoneFile] = {}
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self.scan, "auto scan loop")
         self._scanning: defer.Deferred | None = None
 
     def wanted(self, origin: str) -> bool:
@@ -177,18 +178,7 @@ class Scanner:
 
     def start(self) -> None:
         """Rescan every interval (never when the interval is 0)."""
-        if self.interval <= 0 or self._loop is not None:
-            return
-        if self.reactor is None:
-            from twisted.internet import reactor
-
-            self.reactor = reactor
-        self._loop = task.LoopingCall(self.scan)
-        self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=False).addErrback(
-            lambda f: log.failure("auto scan loop stopped", f))
+        self._poll.start(self.interval, self.reactor)
 
     def stop(self) -> None:
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        self._poll.stop()

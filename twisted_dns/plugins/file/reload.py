@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from twisted_dns.pkg import filestat
+from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
 
 log = Logger(namespace="file")
@@ -58,7 +59,7 @@ class ZoneFile:
         #: how a parse is run: in a thread by default (tests pass ``defer.maybeDeferred``)
         self.run = run
         self.loaded_signature: tuple | None = None
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self.check, f"zone reload loop for {origin}")
 
     def load(self) -> Zone:
         """Read the file now (at setup); raises ZoneError."""
@@ -74,21 +75,10 @@ class ZoneFile:
 
     def start(self) -> None:
         """Check the file every interval (nothing when the interval is 0)."""
-        if self.interval <= 0 or self._loop is not None:
-            return
-        if self.reactor is None:
-            from twisted.internet import reactor
-
-            self.reactor = reactor
-        self._loop = task.LoopingCall(self.check)
-        self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=False).addErrback(
-            lambda f: log.failure("zone reload loop for {origin} stopped", f, origin=self.origin))
+        self._poll.start(self.interval, self.reactor)
 
     def stop(self) -> None:
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        self._poll.stop()
 
     def check(self) -> defer.Deferred:
         """One tick: re-read the file if it changed, swap the zone if its serial increased."""

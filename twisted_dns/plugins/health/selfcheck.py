@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, readBody
 
+from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.plugins.health.metrics import HealthMetrics
 
 log = Logger(namespace="health")
@@ -49,23 +50,16 @@ class SelfCheck:
         self.metrics = metrics
         self.clock = clock
         self.fetch = fetch
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self.check, "health self check")
         #: the check in flight, if any
         self.checking: defer.Deferred | None = None
 
     def start(self) -> None:
-        if self._loop is not None:
-            return
-        self._loop = task.LoopingCall(self.check)
-        self._loop.clock = self.clock
-        self._loop.start(INTERVAL, now=False).addErrback(
-            lambda f: log.failure("health self check stopped", f))
+        self._poll.start(INTERVAL, self.clock)
 
     def stop(self) -> None:
         """No more checks; the one in flight is dropped without being recorded."""
-        loop, self._loop = self._loop, None
-        if loop is not None and loop.running:
-            loop.stop()
+        self._poll.stop()
         if self.checking is not None:
             self.checking.cancel()
 
@@ -87,7 +81,7 @@ class SelfCheck:
                      url=url.decode(), elapsed=elapsed)
 
     def _failed(self, failure: Failure, url: bytes, start: float) -> None:
-        if self._loop is None and failure.check(defer.CancelledError):
+        if not self._poll.running and failure.check(defer.CancelledError):
             return  # stopped while checking: not a failure (CoreDNS returns too)
         self.metrics.duration.observe(self.clock.seconds() - start)
         self.metrics.failures.inc()

@@ -12,7 +12,7 @@ from typing import Any
 
 import dns.rcode
 import dns.rdatatype
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -20,6 +20,7 @@ from twisted_dns.interfaces import IPlugin, IReadiness
 from twisted_dns.pkg import filestat, wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
+from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.hosts.hostsfile import Entries, Table, parse
 from twisted_dns.plugins.hosts.metrics import HostsMetrics, hosts_metrics
@@ -136,24 +137,13 @@ class Reloader:
         self.interval = interval
         self.reactor = reactor
         self.run = run
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self.check, "hosts reload loop")
 
     def start(self) -> None:
-        if self.interval <= 0 or self._loop is not None:
-            return
-        if self.reactor is None:
-            from twisted.internet import reactor
-
-            self.reactor = reactor
-        self._loop = task.LoopingCall(self.check)
-        self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=False).addErrback(
-            lambda f: log.failure("hosts reload loop stopped", f))
+        self._poll.start(self.interval, self.reactor)
 
     def stop(self) -> None:
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        self._poll.stop()
 
     def check(self) -> defer.Deferred:
         hosts = self.hosts

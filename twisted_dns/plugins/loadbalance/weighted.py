@@ -13,10 +13,10 @@ import ipaddress
 import random
 from typing import Any
 
-from twisted.internet import task
 from twisted.logger import Logger
 
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg.periodic import Periodic
 
 log = Logger(namespace="loadbalance")
 
@@ -78,7 +78,7 @@ class Weights:
         self.rng = rng or random.Random()
         self.domains: Domains = {}
         self._digest: bytes | None = None
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self._reload, f"weight file reload loop for {self.path}")
 
     def load(self) -> None:
         """Read the file if it changed; raises ConfigError (a bad line) or OSError."""
@@ -94,15 +94,10 @@ class Weights:
 
     def start(self) -> None:
         """Read the file again every ``reload`` seconds (from the reactor's clock)."""
-        if self.reload > 0 and self._loop is None:
-            self._loop = task.LoopingCall(self._reload)
-            self._loop.clock = self.reactor
-            self._loop.start(self.reload, now=False)
+        self._poll.start(self.reload, self.reactor)
 
     def stop(self) -> None:
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        self._poll.stop()
 
     def _reload(self) -> None:
         try:

@@ -15,10 +15,10 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from twisted.internet import task
 from twisted.logger import Logger
 
 from twisted_dns.pkg.durations import SECOND, Duration
+from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.plugins.reload import metrics
 
 log = Logger(namespace="reload")
@@ -61,7 +61,7 @@ class Watcher:
         self.reload = reload
         #: the hash of the files as the configuration was loaded (None: none readable)
         self.version: str | None = self._digest()
-        self._loop: task.LoopingCall | None = None
+        self._poll = Periodic(self.check, "reload check loop")
 
     def _digest(self) -> str | None:
         try:
@@ -75,9 +75,7 @@ class Watcher:
         log.info("Running configuration SHA512 = {version}", version=self.version)
         metrics.running.append(self)
         metrics.register()
-        self._loop = task.LoopingCall(self.check)
-        self._loop.clock = self.clock
-        self._loop.start(self.period.seconds, now=False)
+        self._poll.start(self.period.seconds, self.clock)
 
     def check(self) -> None:
         """One tick: reload when the files' hash differs from the running configuration's."""
@@ -93,9 +91,7 @@ class Watcher:
 
     def stop(self) -> None:
         """The shutdown hook: no more checks."""
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        self._poll.stop()
         if self in metrics.running:
             metrics.running.remove(self)
 
