@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 _OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 
@@ -48,3 +49,21 @@ def plugin_readme(name: str) -> str:
     import twisted_dns.plugins
 
     return os.path.join(os.path.dirname(twisted_dns.plugins.__file__), name, "README.md")
+
+
+def check_examples(test: Any, name: str, count: int | None = None, **parse: Any) -> list[str]:
+    """Built-in plugin ``name``'s README examples, after checking that each parses with the
+    installed directives and that its first block uses ``name`` (and that there are ``count``
+    of them, when given; at least one in any case)."""
+    from twisted_dns.corefile import parser
+    from twisted_dns.testing import default_registry
+
+    examples = corefile_examples(plugin_readme(name))
+    if count is not None:
+        test.assertEqual(len(examples), count)
+    test.assertTrue(examples, f"{name}'s README has no corefile example")
+    for example in examples:
+        blocks = parser.parse(example, "README.md", directives=default_registry().names(),
+                              **parse)
+        test.assertIn(name, blocks[0].directives, example)
+    return examples

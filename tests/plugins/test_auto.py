@@ -12,7 +12,8 @@ from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
+from tests.plugins.test_file import Folder
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
@@ -25,7 +26,7 @@ from twisted_dns.plugins.file.zone import Zones
 from twisted_dns.response import CaptureWriter
 from twisted_dns.server.config import BlockConfig
 from twisted_dns.server.instance import Setup
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import start_server
 
 ZONE = """\
 $TTL 3600
@@ -38,24 +39,6 @@ www  IN A   {address}
 
 def zone_text(serial: int = 1, address: str = "192.0.2.80") -> str:
     return ZONE.format(serial=serial, address=address)
-
-
-class Folder(unittest.TestCase):
-    """A test case with a fresh folder of zone files."""
-
-    def setUp(self) -> None:
-        self.dir = os.path.abspath(self.mktemp())
-        os.makedirs(self.dir)
-
-    def write(self, name: str, text: str) -> str:
-        path = os.path.join(self.dir, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # a rewrite within the same clock tick must still look changed
-        stat = os.stat(path)
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9 * len(text)))
-        return path
 
 
 class OriginTests(unittest.TestCase):
@@ -329,11 +312,7 @@ class ServerTests(Folder):
 
 class ReadmeTests(Folder):
     def test_examples_parse(self) -> None:
-        examples = corefile_examples(plugin_readme("auto"))
-        self.assertEqual(len(examples), 3)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("auto", blocks[0].directives)
+        check_examples(self, "auto", 3)
 
     @defer.inlineCallbacks
     def test_examples_serve(self):

@@ -7,8 +7,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.bind.setup import setup
 from twisted_dns.testing import default_registry, start_server
@@ -174,11 +173,8 @@ class ServerTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_readme_examples(self):
-        examples = corefile_examples(plugin_readme("bind"))
-        self.assertEqual(len(examples), 5)
+        examples = check_examples(self, "bind", 5)
         for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("bind", blocks[0].directives)
             server = yield start_server(example)
             try:
                 hosts = {key[1] for key in server.service.listeners}

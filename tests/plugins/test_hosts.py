@@ -13,8 +13,7 @@ from twisted.internet import defer, task, utils
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness
 from twisted_dns.plugins import prometheus
@@ -464,11 +463,7 @@ class ReadmeTests(Fixture):
         return corefile_examples(plugin_readme("hosts"))
 
     def test_examples_parse(self) -> None:
-        examples = self.examples()
-        self.assertEqual(len(examples), 5)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("hosts", blocks[0].directives)
+        check_examples(self, "hosts", 5)
 
     def serve(self, example: str, hosts_text: str):
         """Serve a README example from a temp dir holding ``example.hosts``."""

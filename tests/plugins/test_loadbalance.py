@@ -21,7 +21,7 @@ from twisted.trial import unittest
 from zope.interface import implementer
 
 from tests.plugins import configure, make_request
-from tests.plugins.readme import corefile_examples, plugin_readme
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
@@ -460,11 +460,7 @@ class ServerTests(unittest.TestCase):
 
 class ReadmeTests(unittest.TestCase):
     def test_examples_parse(self) -> None:
-        examples = corefile_examples(plugin_readme("loadbalance"))
-        self.assertEqual(len(examples), 3)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("loadbalance", blocks[0].directives)
+        check_examples(self, "loadbalance", 3)
 
     def test_examples_set_up(self) -> None:
         """Each example's loadbalance line through setup (the weight file written first)."""

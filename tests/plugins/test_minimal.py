@@ -17,8 +17,7 @@ from twisted.trial import unittest
 from zope.interface import implementer
 
 from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.plugins.minimal.minimal import Minimal
@@ -267,11 +266,7 @@ class ServerTests(unittest.TestCase):
 
 class ReadmeTests(unittest.TestCase):
     def test_examples_parse(self) -> None:
-        examples = corefile_examples(plugin_readme("minimal"))
-        self.assertEqual(len(examples), 2)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("minimal", blocks[0].directives)
+        check_examples(self, "minimal", 2)
 
     @defer.inlineCallbacks
     def test_whoami_example_serves_empty(self):

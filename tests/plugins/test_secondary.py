@@ -14,8 +14,7 @@ from twisted.internet import defer, task
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness, ITransferSource
 from twisted_dns.plugins.file.zone import Zone, Zones
@@ -23,7 +22,6 @@ from twisted_dns.plugins.secondary.secondary import Secondary, SecondaryZone
 from twisted_dns.plugins.secondary.setup import setup
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry
 
 ORIGIN = "example.org."
 #: refresh 100 s, retry 10 s, expire 1000 s
@@ -104,11 +102,7 @@ class Setup(unittest.TestCase):
                 configure(setup, "secondary", f"example.org {{\n {body}\n}}\n")
 
     def test_readme_examples_parse(self):
-        examples = corefile_examples(plugin_readme("secondary"))
-        self.assertEqual(len(examples), 2)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("secondary", blocks[0].directives)
+        check_examples(self, "secondary", 2)
 
 
 class Timers(unittest.TestCase):

@@ -12,8 +12,7 @@ from twisted.internet import defer, task, utils
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.template.goregex import RegexError, compile_go, translate
@@ -378,11 +377,7 @@ class ReadmeTests(unittest.TestCase):
     examples = corefile_examples(plugin_readme("template"))
 
     def test_examples_parse(self) -> None:
-        self.assertEqual(len(self.examples), 11)
-        for example in self.examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names(),
-                                  environ={"HOSTNAME": HOSTNAME})
-            self.assertIn("template", blocks[0].directives)
+        check_examples(self, "template", 11, environ={"HOSTNAME": HOSTNAME})
 
     @defer.inlineCallbacks
     def serve(self, index: int, queries):

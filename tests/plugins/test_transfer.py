@@ -16,8 +16,7 @@ from twisted.internet import defer, task
 from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure, make_request
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import ITransferSource
 from twisted_dns.plugins.file.handler import File
@@ -27,7 +26,6 @@ from twisted_dns.plugins.transfer.setup import parse_host, setup
 from twisted_dns.plugins.transfer.transfer import TRANSFER_DEADLINE, Transfer, Xfr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry
 
 ZONE = """\
 $TTL 3600
@@ -97,11 +95,7 @@ class Setup(unittest.TestCase):
         self.assertRaises(ValueError, parse_host, "[::1")
 
     def test_readme_examples_parse(self):
-        examples = corefile_examples(plugin_readme("transfer"))
-        self.assertTrue(examples)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("transfer", blocks[0].directives)
+        check_examples(self, "transfer")
 
 
 class Serve(unittest.TestCase):

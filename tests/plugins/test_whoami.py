@@ -11,8 +11,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.plugins import configure, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.corefile import parser
+from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.whoami.setup import setup
 from twisted_dns.plugins.whoami.whoami import Whoami
@@ -155,11 +154,7 @@ class ServerTests(unittest.TestCase):
 
 class ReadmeTests(unittest.TestCase):
     def test_examples_parse(self) -> None:
-        examples = corefile_examples(plugin_readme("whoami"))
-        self.assertEqual(len(examples), 1)
-        for example in examples:
-            blocks = parser.parse(example, "README.md", directives=default_registry().names())
-            self.assertIn("whoami", blocks[0].directives)
+        check_examples(self, "whoami", 1)
 
     @defer.inlineCallbacks
     def test_example_serves(self):
