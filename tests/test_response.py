@@ -11,8 +11,8 @@ from twisted.internet.error import MessageLengthError
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IResponseWriter
-from twisted_dns.pkg import wire
 from twisted_dns.request import Request
 from twisted_dns.response import (
     SUPPORTED_OPTIONS,

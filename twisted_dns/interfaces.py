@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
+#: the rcodes that mean "nothing was written, the server must answer with this rcode"
+#: (SERVFAIL, REFUSED, FORMERR, NOTIMP: CoreDNS's ``plugin.ClientWrite`` is false for them)
+NO_CLIENT_WRITE = frozenset({2, 5, 1, 4})
+
 
 class IPlugin(Interface):
     """A handler in a server block's plugin chain."""
@@ -72,7 +76,7 @@ class ITransferSource(Interface):
         Returns an object with ``serial`` (int), ``soa`` (its SOA RRset) and
         ``axfr_rrsets()`` (every RRset, SOA first and last), or instead of that, quicker,
         ``axfr_records()`` ((owner labels, type, class, TTL, RDATA wire) tuples, see
-        ``twisted_dns.pkg.wire.transfer_messages``; called in a thread), e.g. a
+        ``twisted_dns.wire.transfer_messages``; called in a thread), e.g. a
         :class:`twisted_dns.plugins.file.zone.Zone`; None while the
         zone is served but has no data yet; raises ``KeyError`` when this plugin does not
         serve ``origin`` (the next source is asked).

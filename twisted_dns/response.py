@@ -2,9 +2,9 @@
 
 Two kinds of reply reach a writer:
 
-- ready wire ``bytes`` (cache hits, forwarded answers, replies built with ``pkg.wire``): sent
-  as they are when they fit the client's buffer, which is the common case and costs a length
-  check; only an oversized reply is decoded and truncated.
+- ready wire ``bytes`` (cache hits, forwarded answers, replies built with :mod:`twisted_dns.wire`):
+  sent as they are when they fit the client's buffer, which is the common case and costs a
+  length check; only an oversized reply is decoded and truncated.
 - a ``dns.message.Message``: scrubbed the way CoreDNS's ``request.Scrub``/``SizeAndDo`` do
   (ID and question from the query, an OPT record exactly when the query had one: EDNS
   version 0, our UDP size, the DO bit mirrored, client options we do not know dropped), then
@@ -27,8 +27,8 @@ from twisted.internet.error import MessageLengthError
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IResponseWriter
-from twisted_dns.pkg import wire
 from twisted_dns.request import MIN_UDP_SIZE, Request
 
 log = Logger(namespace="response")

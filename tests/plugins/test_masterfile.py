@@ -13,7 +13,7 @@ import dns.zone
 import dns.zonefile
 from twisted.trial import unittest
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.plugins.file import masterfile
 from twisted_dns.plugins.file.zone import Zone, ZoneError
 from twisted_dns.request import Request

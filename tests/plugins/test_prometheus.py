@@ -14,11 +14,11 @@ from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from tests.plugins import configure, make_request
+from twisted_dns import wire
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
-from twisted_dns.pkg import wire
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY, Exporter
 from twisted_dns.plugins.prometheus.handler import Metrics

@@ -16,7 +16,7 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial import unittest
 
 from tests.server import Plugin, block
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.response import CaptureWriter
 from twisted_dns.server.handler import QueryHandler

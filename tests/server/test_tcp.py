@@ -12,7 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
 from tests.server import Plugin, block
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.server.handler import QueryHandler
 from twisted_dns.server.routing import ZoneRouter
 from twisted_dns.server.tcp import DNSStreamFactory, DNSStreamProtocol

@@ -11,7 +11,7 @@ from twisted.internet.testing import FakeDatagramTransport
 from twisted.trial import unittest
 
 from tests.server import Plugin, block
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.server.handler import QueryHandler
 from twisted_dns.server.routing import ZoneRouter
 from twisted_dns.server.udp import DNSDatagramProtocol

@@ -14,14 +14,12 @@ import dns.rcode
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_dns.interfaces import NO_CLIENT_WRITE
+
 log = Logger(namespace="chain")
 
 SERVFAIL = int(dns.rcode.SERVFAIL)
 
-#: rcodes that mean "nothing was written, the server must answer with this rcode"
-NO_CLIENT_WRITE = frozenset(
-    int(r) for r in (dns.rcode.SERVFAIL, dns.rcode.REFUSED, dns.rcode.FORMERR, dns.rcode.NOTIMP)
-)
 
 
 def next_or_failure(name: str, next_plugin: Any, request: Any, writer: Any) -> Any:

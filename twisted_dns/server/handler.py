@@ -43,8 +43,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from twisted_dns.pkg import wire
-from twisted_dns.pkg.chain import NO_CLIENT_WRITE
+from twisted_dns import wire
+from twisted_dns.interfaces import NO_CLIENT_WRITE
 from twisted_dns.request import DEFAULT_UDP_SIZE, FormError, Request, ShortPacket
 
 log = Logger(namespace="server")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.pkg import chain, wire
+from twisted_dns.pkg import chain
 
 NAME = "any"
 

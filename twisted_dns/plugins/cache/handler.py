@@ -21,8 +21,8 @@ import dns.message
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IResponseWriter
-from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.cache import walker

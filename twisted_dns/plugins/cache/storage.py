@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.plugins.cache.walker import Walked
 from twisted_dns.response import SUPPORTED_OPTIONS
 

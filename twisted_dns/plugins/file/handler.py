@@ -21,8 +21,8 @@ import dns.rcode
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IReadiness, ITransferSource
-from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.file.zone import NXDOMAIN, Result, Zone, Zones

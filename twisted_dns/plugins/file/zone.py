@@ -28,7 +28,7 @@ the answer holds the chain up to the loop). The sections are fresh lists, but th
 ``dns.rrset.RRset`` objects are the zone's own: never modify those.
 
 A name no lookup has read yet can answer plain types from the file's text, without RRsets
-(``zone.text_answer(qname_lower, qtype)``: a ``pkg.wire.WireRRset`` or None, then lookup).
+(``zone.text_answer(qname_lower, qtype)``: a ``wire.WireRRset`` or None, then lookup).
 
 Transfer out (AXFR order)::
 
@@ -71,7 +71,7 @@ import dns.rrset
 import dns.tokenizer
 import dns.zonefile
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.plugins.file import masterfile
 
 NOERROR = int(dns.rcode.NOERROR)

@@ -24,8 +24,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import ILifecycle, IPlugin
-from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.forward.metrics import ForwardMetrics, forward_metrics
 from twisted_dns.plugins.forward.proxy import Proxy

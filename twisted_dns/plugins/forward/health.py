@@ -14,7 +14,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 
 log = Logger(namespace="forward")
 

@@ -14,7 +14,6 @@ from twisted_dns.controller import Controller
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstreams
-from twisted_dns.pkg.wire import name as wire_name
 from twisted_dns.plugins.forward.forward import Forward, Options
 from twisted_dns.plugins.forward.metrics import (
     ForwardMetrics,
@@ -26,6 +25,7 @@ from twisted_dns.plugins.forward.metrics import (
 from twisted_dns.plugins.forward.policy import POLICIES, Random
 from twisted_dns.plugins.forward.proxy import Proxy
 from twisted_dns.plugins.forward.transport import Timeouts
+from twisted_dns.wire import name as wire_name
 
 #: at most this many upstreams in one stanza
 MAX_UPSTREAMS = 15

@@ -1,7 +1,7 @@
 """The *hosts* handler, and the file watcher that keeps its table current.
 
 The answer to a query is one dict lookup in the current :class:`~.hostsfile.Table` and a
-reply built from wire bytes (``pkg.wire``): no dnspython on the query path. Reloading swaps
+reply built from wire bytes (``twisted_dns.wire``): no dnspython on the query path. Reloading swaps
 the whole table in one assignment, so a query sees the old or the new data, never a mix.
 """
 
@@ -16,8 +16,9 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IReadiness
-from twisted_dns.pkg import filestat, wire
+from twisted_dns.pkg import filestat
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.periodic import Periodic

@@ -22,7 +22,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.reversename
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.pkg.zones import match
 
 _A = int(dns.rdatatype.A)

@@ -20,7 +20,7 @@ import dns.rrset
 import dns.tokenizer
 import dns.ttl
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 
 DEFAULT_TTL = 3600
 _CACHE_MAX = 4096

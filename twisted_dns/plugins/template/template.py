@@ -34,8 +34,8 @@ import dns.rdatatype
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateExecError

@@ -25,8 +25,8 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, ITransferSource
-from twisted_dns.pkg import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.file.reload import serial_greater
@@ -155,7 +155,7 @@ class Transfer:
 
 
 def messages(request: Request, records: list[tuple]) -> Iterator[bytes]:
-    """The transfer's messages for ``records`` (see ``pkg.wire.transfer_messages``)."""
+    """The transfer's messages for ``records`` (see ``wire.transfer_messages``)."""
     return wire.transfer_messages(request, records, RECORDS_PER_MESSAGE, MAX_MESSAGE)
 
 

@@ -1,7 +1,7 @@
 """The *whoami* handler: the client's address, port and transport, built as wire bytes.
 
 This is the benchmark plugin, so a query never goes through dnspython: the reply is the
-query's header and question (``pkg.wire.reply``) plus two records whose owner names point at
+query's header and question (``wire.reply``) plus two records whose owner names point at
 the question name (``QNAME_POINTER``), so the name is neither parsed nor re-encoded. Each
 record's fixed part is one ``struct`` pack.
 """
@@ -13,8 +13,8 @@ import struct
 
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.pkg import wire
 
 NAME = "whoami"
 

@@ -1,4 +1,4 @@
-"""pkg.wire: replies built from wire bytes must read back, with dnspython, as intended."""
+"""twisted_dns.wire: replies built from wire bytes must read back, with dnspython, as intended."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import dns.rdatatype
 import dns.rrset
 from twisted.trial import unittest
 
-from twisted_dns.pkg import wire
+from twisted_dns import wire
 from twisted_dns.request import Request
 
 
