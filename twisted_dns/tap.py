@@ -10,9 +10,10 @@ from twisted.python import usage
 
 from twisted_dns import __version__
 from twisted_dns import logging as json_logging
+from twisted_dns.config import Source
 from twisted_dns.errors import ConfigError
 from twisted_dns.registry import Registry, format_plugins
-from twisted_dns.server import instance
+from twisted_dns.server.service import DNSService
 
 #: Served when there is neither ``-c`` nor ``./Corefile`` (CoreDNS's default, on -p's port).
 DEFAULT_COREFILE = """\
@@ -80,13 +81,13 @@ class Options(usage.Options):
             path = "Corefile"
         return path
 
-    def source(self, registry: Registry) -> instance.Source:
+    def source(self, registry: Registry) -> Source:
         """Where the configuration is read from, at start and at every reload."""
         path = self.corefile_path()
         if path is None:
-            return instance.Source(registry, text=DEFAULT_COREFILE, filename=DEFAULT_NAME,
+            return Source(registry, text=DEFAULT_COREFILE, filename=DEFAULT_NAME,
                                    default_port=self["dns-port"])
-        return instance.Source(registry, path=path, default_port=self["dns-port"])
+        return Source(registry, path=path, default_port=self["dns-port"])
 
 
 def _fail(message: str) -> None:
@@ -94,7 +95,7 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
-def makeService(options: Options) -> instance.DNSService:  # noqa: N802 - twistd's name
+def makeService(options: Options) -> DNSService:  # noqa: N802 - twistd's name
     try:
         registry = Registry.discover(plugin_cfg=options["plugin-cfg"])
     except ConfigError as exc:
@@ -117,4 +118,4 @@ def makeService(options: Options) -> instance.DNSService:  # noqa: N802 - twistd
     # collections run less often: per-query garbage is freed by reference counting anyway.
     gc.freeze()
     gc.set_threshold(10000, 50, 100)
-    return instance.DNSService(setup, source=source, reload_signal=True)
+    return DNSService(setup, source=source, reload_signal=True)

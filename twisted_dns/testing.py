@@ -19,8 +19,10 @@ import dns.message
 import dns.query
 from twisted.internet import defer, threads
 
+from twisted_dns.config import Configuration
+from twisted_dns.config import load as load_configuration
 from twisted_dns.registry import Registry
-from twisted_dns.server import instance
+from twisted_dns.server.service import DNSService
 
 _registry: Registry | None = None
 
@@ -50,13 +52,17 @@ def default_registry() -> Registry:
 
 
 class RunningServer:
-    """A started :class:`~twisted_dns.server.instance.DNSService` and a client for it."""
+    """A started :class:`~twisted_dns.server.DNSService` and a client for it."""
 
     host = "127.0.0.1"
 
-    def __init__(self, service: instance.DNSService) -> None:
+    def __init__(self, service: DNSService) -> None:
         self.service = service
-        self.setup = service.setup
+
+    @property
+    def configuration(self) -> Configuration:
+        """The configuration serving now (a reload replaces it)."""
+        return self.service.configuration
 
     @property
     def port(self) -> int:
@@ -90,8 +96,8 @@ def start_server(corefile: str, *, registry: Registry | None = None, reactor: An
     ``listener_options`` go to every :class:`~twisted_dns.server.listener.Listener`
     (``idle_timeout``, ``max_connections``, ...).
     """
-    setup = instance.load(corefile, filename, registry or default_registry(), default_port=0,
-                          reactor=reactor, environ=environ)
-    service = instance.DNSService(setup, listener_options)
+    configuration = load_configuration(corefile, filename, registry or default_registry(),
+                                       default_port=0, reactor=reactor, environ=environ)
+    service = DNSService(configuration, listener_options)
     service.startService()
     return service.started.addCallback(lambda _: RunningServer(service))

@@ -66,7 +66,7 @@ class CacheServingTests(unittest.TestCase):
     def serve(self, corefile: str):
         server = yield start_server(corefile, registry=registry())
         self.addCleanup(server.stop)
-        counter = server.setup.blocks[0].handler("counter")
+        counter = server.configuration.blocks[0].plugin("counter")
         self.assertIsNotNone(counter)
         return server, counter
 
@@ -81,7 +81,7 @@ class CacheServingTests(unittest.TestCase):
             self.assertEqual([r.address for r in reply.answer[0]], ["192.0.2.7"])
             self.assertLessEqual(reply.answer[0].ttl, 300)
         self.assertEqual(counter.queries, [("www.example.org.", 1, False)])
-        cache = server.setup.blocks[0].handler("cache")
+        cache = server.configuration.blocks[0].plugin("cache")
         self.assertEqual(cache.metrics()["coredns_cache_hits_total"]["success"], 2)
 
     @defer.inlineCallbacks

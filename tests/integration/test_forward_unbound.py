@@ -33,7 +33,7 @@ def dead_port() -> int:
 
 
 def forwards(server: RunningServer) -> list[Forward]:
-    return [handler for block in server.setup.blocks for handler in block.handlers
+    return [handler for block in server.configuration.blocks for handler in block.plugins
             if isinstance(handler, Forward)]
 
 

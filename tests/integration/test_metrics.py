@@ -19,11 +19,11 @@ from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
 from tests.plugins.readme import corefile_examples, plugin_readme
+from twisted_dns.config import load as load_configuration
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY
 from twisted_dns.plugins.prometheus.metrics import version_labels
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.server import instance
 from twisted_dns.server.handler import QueryHandler
 from twisted_dns.testing import start_server
 
@@ -91,7 +91,7 @@ class MetricsTestCase(unittest.TestCase):
 
     @defer.inlineCallbacks
     def scrape(self, address: str = METRICS):
-        port = self.server.setup.shared[SHARED_KEY].endpoints[address].port
+        port = self.server.configuration.shared[SHARED_KEY].endpoints[address].port
         status, content_type, body = yield get(port)
         self.assertEqual((status, content_type), (200, b"text/plain; version=0.0.4; charset=utf-8"))
         return Scrape(body.decode())
@@ -185,7 +185,7 @@ class CountTests(MetricsTestCase):
     @defer.inlineCallbacks
     def test_other_paths_are_not_found(self):
         yield self.serve(self.COREFILE)
-        port = self.server.setup.shared[SHARED_KEY].endpoints[METRICS].port
+        port = self.server.configuration.shared[SHARED_KEY].endpoints[METRICS].port
         status, _, _ = yield get(port, "/metrics/x")
         self.assertEqual(status, 404)
 
@@ -196,7 +196,7 @@ class CountTests(MetricsTestCase):
         yield server.stop()
         self.assertEqual(self.metrics.users, 0)
         self.assertEqual(QueryHandler(None).observers, [])
-        self.assertIsNone(server.setup.shared[SHARED_KEY].endpoints[METRICS].port)
+        self.assertIsNone(server.configuration.shared[SHARED_KEY].endpoints[METRICS].port)
 
 
 class SharedAddressTests(MetricsTestCase):
@@ -206,7 +206,7 @@ class SharedAddressTests(MetricsTestCase):
             f"example.org {{\n    prometheus {METRICS}\n    whoami\n}}\n"
             f"example.net {{\n    prometheus {METRICS}\n    whoami\n}}\n"
             "example.com {\n    whoami\n}\n")
-        self.assertEqual(list(server.setup.shared[SHARED_KEY].endpoints), [METRICS])
+        self.assertEqual(list(server.configuration.shared[SHARED_KEY].endpoints), [METRICS])
         for name in ("a.example.org", "a.example.net", "b.example.net", "a.example.com"):
             reply = yield server.query(name, "A")
             self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
@@ -224,10 +224,10 @@ class ReadmeTests(unittest.TestCase):
         self.assertEqual(len(examples), 3)
         addresses = []
         for text in examples:
-            setup = instance.load(text, "Corefile", registry(), default_port=0,
-                                  environ={"PORT": "9253"})
+            setup = load_configuration(text, "Corefile", registry(), default_port=0,
+                                       environ={"PORT": "9253"})
             exporter = setup.shared[SHARED_KEY]
             addresses.append(sorted(exporter.endpoints))
             for block in setup.blocks:
-                self.assertEqual(block.handlers[0].Name(), "prometheus")
+                self.assertEqual(block.plugins[0].Name(), "prometheus")
         self.assertEqual(addresses, [["localhost:9253"], ["localhost:9253"], [":9153"]])

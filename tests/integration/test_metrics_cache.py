@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from tests.integration.test_metrics import METRICS, MetricsTestCase, registry
-from twisted_dns.server import instance
+from twisted_dns.config import load as load_configuration
 
 COREFILE = f"""\
 example.org {{
@@ -61,10 +61,9 @@ class CacheMetricsTests(MetricsTestCase):
         entries are its own (empty at first)."""
         server = yield self.serve(COREFILE)
         yield self.ask_known_queries(server)
-        setup = instance.load(COREFILE, "Corefile", registry(), default_port=0)
-        reloaded = yield server.service.reload(setup)
+        reloaded = yield server.service.reload(
+            load_configuration(COREFILE, "Corefile", registry(), default_port=0))
         self.assertTrue(reloaded)
-        server.setup = setup  # scrape the new configuration's endpoint
         yield server.query("a.example.org", "A")
         scrape = yield self.scrape()
         self.assertEqual([scrape["coredns_cache_requests_total", self.cache_labels()],

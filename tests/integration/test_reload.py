@@ -14,7 +14,8 @@ from twisted.internet import defer, protocol, reactor
 from twisted.trial import unittest
 
 from tests.integration.twistd import Twistd, ask, http_status, wait_for
-from twisted_dns.server import instance
+from twisted_dns.config import Source
+from twisted_dns.server.service import DNSService
 from twisted_dns.testing import RunningServer, default_registry, free_port
 
 LOADGEN = os.path.join(os.path.dirname(__file__), "loadgen.py")
@@ -98,8 +99,8 @@ class LoadTests(unittest.TestCase):
                           "example.org {\n    whoami\n}\n. {\n    chaos\n}\n"]
         with open(path, "w") as handle:
             handle.write(configurations[0])
-        source = instance.Source(default_registry(), path=path, default_port=0)
-        service = instance.DNSService(source.load(), source=source)
+        source = Source(default_registry(), path=path, default_port=0)
+        service = DNSService(source.load(), source=source)
         service.startService()
         self.addCleanup(service.stopService)
         yield service.started

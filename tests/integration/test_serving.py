@@ -74,14 +74,14 @@ class RoutingTests(ServingTestCase):
         yield self.assertRcode(server, "x.a.example", dns.rcode.NOERROR)
         yield self.assertRcode(server, "x.b.example", dns.rcode.NOERROR)
         yield self.assertRcode(server, "x.c.example", dns.rcode.REFUSED)
-        (block,) = server.setup.blocks
+        (block,) = server.configuration.blocks
         self.assertEqual(block.zones, ["a.example.", "b.example."])
-        self.assertEqual(len(block.handlers), 1)
+        self.assertEqual(len(block.plugins), 1)
 
     @defer.inlineCallbacks
     def test_reverse_cidr_slash_15(self):
         server = yield self.serve("10.0.0.0/15 {\n    whoami\n}\n")
-        self.assertEqual(server.setup.blocks[0].zones,
+        self.assertEqual(server.configuration.blocks[0].zones,
                          ["0.10.in-addr.arpa.", "1.10.in-addr.arpa."])
         yield self.assertRcode(server, "4.3.0.10.in-addr.arpa", dns.rcode.NOERROR, "PTR")
         yield self.assertRcode(server, "4.3.1.10.in-addr.arpa", dns.rcode.NOERROR, "PTR")
@@ -90,7 +90,7 @@ class RoutingTests(ServingTestCase):
     @defer.inlineCallbacks
     def test_reverse_cidr_slash_25(self):
         server = yield self.serve("192.168.1.0/25 {\n    whoami\n}\n")
-        self.assertEqual(len(server.setup.blocks[0].zones), 128)
+        self.assertEqual(len(server.configuration.blocks[0].zones), 128)
         yield self.assertRcode(server, "0.1.168.192.in-addr.arpa", dns.rcode.NOERROR, "PTR")
         yield self.assertRcode(server, "127.1.168.192.in-addr.arpa", dns.rcode.NOERROR, "PTR")
         yield self.assertRcode(server, "128.1.168.192.in-addr.arpa", dns.rcode.REFUSED, "PTR")
@@ -115,7 +115,7 @@ class RoutingTests(ServingTestCase):
         server = yield self.serve(corefile, filename=path)
         yield self.assertRcode(server, "x.a.example", dns.rcode.NOERROR)
         yield self.assertRcode(server, "x.b.example", dns.rcode.NOERROR)
-        self.assertIn(os.path.join(directory, "zones", "a.conf"), server.setup.files)
+        self.assertIn(os.path.join(directory, "zones", "a.conf"), server.configuration.files)
 
 
 class WireTests(ServingTestCase):

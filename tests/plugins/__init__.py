@@ -14,13 +14,11 @@ from typing import Any
 import dns.message
 from zope.interface import implementer
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 
 
 def configure(setup: Callable[[Controller], None], directive: str, corefile: str,
@@ -31,7 +29,7 @@ def configure(setup: Callable[[Controller], None], directive: str, corefile: str
     """
     block = parser.parse(corefile, filename)[0]
     config = BlockConfig(keys=[], file=filename, line=block.line)
-    setup(Controller(directive, block.directives[directive], config, Setup(filename, None)))
+    setup(Controller(directive, block.directives[directive], config, Configuration(filename, None)))
     config.build_chain()
     return config
 

@@ -14,7 +14,7 @@ from twisted.trial import unittest
 from tests.plugins import NextPlugin, configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from tests.plugins.test_file import Folder
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
@@ -24,8 +24,6 @@ from twisted_dns.plugins.auto.scan import Scanner, origin_of
 from twisted_dns.plugins.auto.setup import parse_options, setup
 from twisted_dns.plugins.file.zone import Zones
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import start_server
 
 ZONE = """\
@@ -65,7 +63,7 @@ class SetupTests(Folder):
         config = BlockConfig(keys=keys, file="Corefile", line=block.line)
         config.root = self.dir
         return parse_options(Controller("auto", block.directives["auto"], config,
-                                        Setup("Corefile", None)))
+                                        Configuration("Corefile", None)))
 
     def test_defaults(self) -> None:
         options = self.options("example.org {\n    auto\n}\n")
@@ -236,7 +234,7 @@ class HandlerTests(Folder):
     def serve(self, corefile: str):
         config = configure(setup, "auto", corefile)
         self.next = NextPlugin()
-        plugin = config.handlers[0]
+        plugin = config.plugins[0]
         plugin.next = self.next
         return plugin
 
@@ -300,12 +298,12 @@ class ServerTests(Folder):
         self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL)  # no zone, no next plugin
         with capturedLogs():
             self.write("db.example.net", zone_text(address="192.0.2.81"))
-            plugin = server.setup.blocks[0].chain
+            plugin = server.configuration.blocks[0].chain
             # wait for the new zone itself (bounded), then ask the server
             for _ in range(500):
                 if "example.net." in plugin.zones.origins:
                     break
-                yield task.deferLater(server.setup.reactor, 0.01, lambda: None)
+                yield task.deferLater(server.configuration.reactor, 0.01, lambda: None)
         reply = yield server.query("www.example.net", "A")
         self.assertEqual(reply.answer[0][0].address, "192.0.2.81")
 

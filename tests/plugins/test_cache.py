@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from tests.plugins import configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
@@ -30,8 +30,6 @@ from twisted_dns.plugins.cache.storage import Store, effective_capacity
 from twisted_dns.plugins.whoami.whoami import Whoami
 from twisted_dns.request import Request
 from twisted_dns.response import SUPPORTED_OPTIONS, CaptureWriter, register_option
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import default_registry, start_server
 
 NXDOMAIN = int(dns.rcode.NXDOMAIN)
@@ -776,7 +774,8 @@ class SetupTests(unittest.TestCase):
     def test_block_zones(self) -> None:
         block = parser.parse("Example.org:53 example.net {\n    cache\n}\n", "Corefile")[0]
         config = BlockConfig(keys=[addr for key in block.keys for addr in parse_key(key)])
-        setup(Controller("cache", block.directives["cache"], config, Setup("Corefile", None)))
+        setup(Controller("cache", block.directives["cache"], config,
+                         Configuration("Corefile", None)))
         config.build_chain()
         self.assertEqual(config.chain.config.zones, ["example.org.", "example.net."])
 
@@ -848,14 +847,15 @@ class SetupTests(unittest.TestCase):
         clock = task.Clock()
         block = parser.parse(". {\n    cache\n}\n", "Corefile")[0]
         config = BlockConfig(keys=[])
-        setup(Controller("cache", block.directives["cache"], config, Setup("Corefile", clock)))
+        setup(Controller("cache", block.directives["cache"], config,
+                         Configuration("Corefile", clock)))
         config.build_chain()
         self.assertIs(config.chain._reactor, clock)
 
     def test_parse_returns_the_config(self) -> None:
         block = parser.parse(". {\n    cache 7\n}\n", "Corefile")[0]
         controller = Controller("cache", block.directives["cache"], BlockConfig(keys=[]),
-                                Setup("Corefile", None))
+                                Configuration("Corefile", None))
         self.assertEqual(parse(controller).success_ttl, 7)
 
 

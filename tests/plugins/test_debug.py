@@ -41,7 +41,7 @@ class ServerTests(unittest.TestCase):
         server = yield start_server("a.example {\n    debug\n    whoami\n}\n"
                                     "b.example {\n    whoami\n}\n")
         self.addCleanup(server.stop)
-        debug = {tuple(block.zones): block.debug for block in server.setup.blocks}
+        debug = {tuple(block.zones): block.debug for block in server.configuration.blocks}
         self.assertEqual(debug, {("a.example.",): True, ("b.example.",): False})
 
     @defer.inlineCallbacks
@@ -51,4 +51,4 @@ class ServerTests(unittest.TestCase):
         parser.parse(examples[0], "README.md", directives=default_registry().names())
         server = yield start_server(examples[0])
         self.addCleanup(server.stop)
-        self.assertTrue(server.setup.blocks[0].debug)
+        self.assertTrue(server.configuration.blocks[0].debug)

@@ -304,13 +304,11 @@ class HandlerTests(unittest.TestCase):
                          [("error", "plugin/errors: 2 example.org. A: timeout")])
 
     def test_setup_registers_shutdown(self) -> None:
-        from twisted_dns.controller import Controller
-        from twisted_dns.server.config import BlockConfig
-        from twisted_dns.server.instance import Setup
+        from twisted_dns.config import BlockConfig, Configuration, Controller
 
         block = parser.parse(". {\n errors {\n consolidate 10s boom\n }\n}\n", "Corefile")[0]
         config = BlockConfig(keys=[])
-        configuration = Setup("Corefile", self.clock)
+        configuration = Configuration("Corefile", self.clock)
         setup(Controller("errors", block.directives["errors"], config, configuration))
         config.factories.append(("failing", lambda _next: Failing(BoomError("boom"))))
         config.build_chain()

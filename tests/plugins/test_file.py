@@ -304,12 +304,10 @@ class SetupTests(Folder):
     def test_relative_to_root(self) -> None:
         self.write("db", zone_text())
         block = parser.parse("example.org {\n    file db example.org\n}\n", "Corefile")[0]
-        from twisted_dns.controller import Controller
-        from twisted_dns.server.config import BlockConfig
-        from twisted_dns.server.instance import Setup
+        from twisted_dns.config import BlockConfig, Configuration, Controller
 
         config = BlockConfig(keys=[], root=self.dir)
-        setup(Controller("file", block.directives["file"], config, Setup("Corefile", None)))
+        setup(Controller("file", block.directives["file"], config, Configuration("Corefile", None)))
         config.build_chain()
         self.assertEqual(config.chain.zones["example.org."].source,
                          os.path.join(self.dir, "db"))
@@ -615,12 +613,12 @@ class ServerTests(Folder):
         self.write("db.example.org", zone_text(serial=2, address="192.0.2.99"))
         stat = os.stat(path)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-        plugin = server.setup.blocks[0].chain
+        plugin = server.configuration.blocks[0].chain
         # wait for the swap itself (bounded), then ask the server
         for _ in range(500):
             if plugin.zones["example.org."].serial == 2:
                 break
-            yield task.deferLater(server.setup.reactor, 0.01, lambda: None)
+            yield task.deferLater(server.configuration.reactor, 0.01, lambda: None)
         reply = yield server.query("www.example.org", "A")
         self.assertEqual(reply.answer[0][0].address, "192.0.2.99")
 

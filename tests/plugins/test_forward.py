@@ -142,7 +142,7 @@ class SetupTests(unittest.TestCase):
     def test_several_stanzas_chain(self) -> None:
         config = configure(setup, "forward", ". {\n    forward a.example 127.0.0.1\n"
                                              "    forward . 127.0.0.2\n}\n")
-        first, second = config.handlers
+        first, second = config.plugins
         self.assertIs(first.next, second)
         self.assertIsNone(second.next)
 

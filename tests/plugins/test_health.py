@@ -10,7 +10,7 @@ from twisted.web.client import Agent, readBody
 
 from tests.plugins import configure
 from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration
@@ -21,8 +21,6 @@ from twisted_dns.plugins.health.health import SHARED_KEY, Health
 from twisted_dns.plugins.health.metrics import health_metrics
 from twisted_dns.plugins.health.selfcheck import SelfCheck, agent_fetch
 from twisted_dns.plugins.health.setup import setup
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import default_registry, start_server
 
 
@@ -34,9 +32,9 @@ def get(port: int, path: str = "/health", method: bytes = b"GET"):
     return response.code, body
 
 
-def configure_all(corefile: str, configuration: Setup | None = None) -> Setup:
+def configure_all(corefile: str, configuration: Configuration | None = None) -> Configuration:
     """Run ``health``'s setup for every block of ``corefile`` in one configuration."""
-    configuration = configuration or Setup("Corefile", reactor)
+    configuration = configuration or Configuration("Corefile", reactor)
     for block in parser.parse(corefile, "Corefile"):
         config = BlockConfig(keys=[])
         configuration.blocks.append(config)
@@ -59,7 +57,7 @@ class SetupTests(unittest.TestCase):
 
     def test_not_a_chain_link(self) -> None:
         config = configure(setup, "health", ". {\n    health\n}\n")
-        self.assertEqual(config.handlers, [])
+        self.assertEqual(config.plugins, [])
 
     def test_address_and_lameduck(self) -> None:
         endpoints = self.endpoints(". {\n health localhost:1234 {\n  lameduck 4s\n }\n}\n")
@@ -340,7 +338,7 @@ class ServerTests(unittest.TestCase):
     def test_served_with_the_server(self):
         server = yield start_server(". {\n    health 127.0.0.1:0\n    whoami\n}\n"
                                     "example.org {\n    health 127.0.0.1:0\n    whoami\n}\n")
-        endpoints = server.setup.shared[SHARED_KEY]
+        endpoints = server.configuration.shared[SHARED_KEY]
         self.assertEqual(list(endpoints), ["127.0.0.1:0"])
         port = endpoints["127.0.0.1:0"].port
         self.assertEqual((yield get(port)), (200, b"OK"))
@@ -353,7 +351,7 @@ class ServerTests(unittest.TestCase):
         server = yield start_server(
             ". {\n    health 127.0.0.1:0 {\n        lameduck 5s\n    }\n    whoami\n}\n")
         self.addCleanup(server.stop)
-        health = server.setup.shared[SHARED_KEY]["127.0.0.1:0"]
+        health = server.configuration.shared[SHARED_KEY]["127.0.0.1:0"]
         health.clock = clock
         stopping = server.stop()
         self.assertEqual((yield get(health.port)), (503, b"Shutting down"))

@@ -14,6 +14,7 @@ from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
+from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness
 from twisted_dns.plugins import prometheus
@@ -21,7 +22,6 @@ from twisted_dns.plugins.hosts.hosts import Hosts, Reloader
 from twisted_dns.plugins.hosts.hostsfile import parse
 from twisted_dns.plugins.hosts.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server import instance
 from twisted_dns.testing import default_registry, start_server
 
 KDIG = shutil.which("kdig")
@@ -45,8 +45,8 @@ reload 5s
 
 def load_block(corefile: str, reactor=None):
     """Set the Corefile's first block up as the server would; the block's config."""
-    return instance.load(corefile, "Corefile", default_registry(), default_port=0,
-                         reactor=reactor or task.Clock()).blocks[0]
+    return load_configuration(corefile, "Corefile", default_registry(), default_port=0,
+                              reactor=reactor or task.Clock()).blocks[0]
 
 
 def kdig(server, *args: str) -> defer.Deferred:
@@ -69,7 +69,7 @@ class Fixture(unittest.TestCase):
         path = self.hosts_file()
         block = load_block(f"{zone} {{\n    hosts {path} {args} {{\n{body}\n    }}\n}}\n",
                            reactor)
-        hosts = block.handler("hosts")
+        hosts = block.plugin("hosts")
         nxt = NextPlugin(rcode=dns.rcode.REFUSED)
         hosts.next = nxt
         return hosts, nxt
@@ -126,7 +126,7 @@ class SetupTests(Fixture):
         self.assertIs(default_registry().setup_for("hosts"), setup)
 
     def test_defaults(self) -> None:
-        hosts = load_block("example.org {\n    hosts\n}\n").handler("hosts")
+        hosts = load_block("example.org {\n    hosts\n}\n").plugin("hosts")
         self.assertEqual((hosts.path, hosts.ttl, hosts.reverse, hosts.origins),
                          ("/etc/hosts", 3600, True, ("example.org.",)))
         self.assertEqual(hosts.fall.zones, ())
@@ -150,12 +150,12 @@ class SetupTests(Fixture):
         path = self.hosts_file("10.1.1.1 rooted.example.org\n")
         root, name = os.path.split(path)
         block = load_block(f". {{\n    root {root}\n    hosts {name}\n}}\n")
-        hosts = block.handler("hosts")
+        hosts = block.plugin("hosts")
         self.assertEqual(hosts.path, path)
         self.assertIn("rooted.example.org.", hosts.table.a)
 
     def test_missing_file_is_not_an_error(self) -> None:
-        hosts = load_block(". {\n    hosts /nonexistent/hosts\n}\n").handler("hosts")
+        hosts = load_block(". {\n    hosts /nonexistent/hosts\n}\n").plugin("hosts")
         self.assertEqual(hosts.table.a, {})
 
     def errors(self, body: str) -> str:
@@ -300,11 +300,11 @@ class ReloadTests(Fixture):
     def setUp(self) -> None:
         self.clock = task.Clock()
         self.path = self.hosts_file("10.0.0.1 example.org\n")
-        self.setup = instance.load(f". {{\n    hosts {self.path} {{\n        reload 2s\n"
-                                   f"        10.8.8.8 inline.example.org\n    }}\n}}\n",
-                                   "Corefile", default_registry(), default_port=0,
-                                   reactor=self.clock)
-        self.hosts = self.setup.blocks[0].handler("hosts")
+        self.setup = load_configuration(f". {{\n    hosts {self.path} {{\n        reload 2s\n"
+                                        f"        10.8.8.8 inline.example.org\n    }}\n}}\n",
+                                        "Corefile", default_registry(), default_port=0,
+                                        reactor=self.clock)
+        self.hosts = self.setup.blocks[0].plugin("hosts")
         for hook in self.setup.startup_hooks:
             hook()
         self.addCleanup(lambda: [hook() for hook in self.setup.shutdown_hooks])
@@ -340,9 +340,9 @@ class ReloadTests(Fixture):
         self.assertEqual(self.answer(self.hosts, "example.org"), ["10.0.0.4"])
 
     def test_reload_zero_disables(self) -> None:
-        setup_ = instance.load(f". {{\n    hosts {self.path} {{\n        reload 0\n    }}\n}}\n",
-                               "Corefile", default_registry(), default_port=0,
-                               reactor=self.clock)
+        setup_ = load_configuration(
+            f". {{\n    hosts {self.path} {{\n        reload 0\n    }}\n}}\n",
+            "Corefile", default_registry(), default_port=0, reactor=self.clock)
         before = len(self.clock.getDelayedCalls())
         for hook in setup_.startup_hooks:
             hook()
@@ -376,7 +376,7 @@ class MetricsTests(Fixture):
     def load(self, options: str = "") -> Hosts:
         block = load_block(f". {{\n    hosts {self.path} {{\n{options}\n"
                            "        10.0.0.2 d.example\n    }\n}\n", self.clock)
-        return block.handler("hosts")
+        return block.plugin("hosts")
 
     def entries(self) -> float | None:
         return sample("coredns_hosts_entries", {"hostsfile": self.path})

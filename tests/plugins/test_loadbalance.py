@@ -22,7 +22,7 @@ from zope.interface import implementer
 
 from tests.plugins import configure, make_request
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
@@ -32,8 +32,6 @@ from twisted_dns.plugins.loadbalance.weighted import Weights, parse_address, par
 from twisted_dns.registry import GROUP, Registry
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import default_registry, start_server
 
 CNAME = "example.org. 300 IN CNAME www.example.org."
@@ -430,7 +428,7 @@ class ServerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_round_robin_every_order(self):
         server = yield self.start(". {\n    loadbalance\n    addresses\n}\n")
-        server.setup.blocks[0].handler("loadbalance").balancer.rng = random.Random(42)
+        server.configuration.blocks[0].plugin("loadbalance").balancer.rng = random.Random(42)
         seen = set()
         for proto in ("udp", "tcp"):
             for _ in range(25):
@@ -449,7 +447,7 @@ class ServerTests(unittest.TestCase):
         server = yield self.start(f". {{\n    root {directory}\n"
                                   "    loadbalance weighted example.weights {\n"
                                   "        reload 0s\n    }\n    addresses\n}\n")
-        weights = server.setup.blocks[0].handler("loadbalance").balancer.weights
+        weights = server.configuration.blocks[0].plugin("loadbalance").balancer.weights
         self.assertEqual(weights.path, os.path.join(directory, "example.weights"))
         weights.rng = StillRandom([0, 0])
         for proto in ("udp", "tcp"):
@@ -473,7 +471,7 @@ class ReadmeTests(unittest.TestCase):
             block = parser.parse(example, "README.md")[0]
             config = BlockConfig(keys=[], root=directory)
             setup(Controller("loadbalance", block.directives["loadbalance"], config,
-                             Setup("README.md", task.Clock())))
+                             Configuration("README.md", task.Clock())))
             config.build_chain()
             balancer = config.chain.balancer
             policies.append((balancer.policy, [str(n) for n in balancer.prefer]))

@@ -352,12 +352,11 @@ class HandlerTests(unittest.TestCase):
 
     def test_setup_uses_the_reactor_clock(self) -> None:
         block = parser.parse(". {\n    log . {duration}\n}\n", "Corefile")[0]
-        from twisted_dns.controller import Controller
-        from twisted_dns.server.config import BlockConfig
-        from twisted_dns.server.instance import Setup
+        from twisted_dns.config import BlockConfig, Configuration, Controller
 
         config = BlockConfig(keys=[])
-        setup(Controller("log", block.directives["log"], config, Setup("Corefile", self.clock)))
+        setup(Controller("log", block.directives["log"], config,
+                         Configuration("Corefile", self.clock)))
         config.build_chain()
         self.assertIs(config.chain.reactor, self.clock)
 
@@ -450,11 +449,9 @@ class ReadmeTests(unittest.TestCase):
                 configure(setup, "log", example, "README.md")
 
     def test_parse_function_is_setup_free(self) -> None:
-        from twisted_dns.controller import Controller
-        from twisted_dns.server.config import BlockConfig
-        from twisted_dns.server.instance import Setup
+        from twisted_dns.config import BlockConfig, Configuration, Controller
 
         block = parser.parse(". {\n    log example.org\n}\n", "Corefile")[0]
         rules = parse(Controller("log", block.directives["log"], BlockConfig(keys=[]),
-                                 Setup("Corefile", None)))
+                                 Configuration("Corefile", None)))
         self.assertEqual([r.name_scope for r in rules], ["example.org."])

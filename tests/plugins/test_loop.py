@@ -21,6 +21,7 @@ from zope.interface import implementer
 
 from tests.plugins import NextPlugin, configure, make_request
 from tests.plugins.readme import corefile_examples, plugin_readme
+from twisted_dns.config import load as load_configuration
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
@@ -30,7 +31,6 @@ from twisted_dns.plugins.loop.probe import PROBE_PERIOD, Prober, udp_exchange
 from twisted_dns.plugins.loop.setup import setup
 from twisted_dns.registry import GROUP, Registry
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server import instance
 from twisted_dns.testing import default_registry, free_port, start_server
 
 QNAME = "1234.5678."
@@ -61,10 +61,10 @@ class SetupTests(unittest.TestCase):
 
     def test_zone_and_hooks(self) -> None:
         """The probe name is in the block's first zone; start and stop hooks are registered."""
-        loaded = instance.load("Example.ORG example.net {\n    loop\n    whoami\n}\n",
-                               "Corefile", default_registry(), default_port=0,
-                               reactor=task.Clock())
-        loop = loaded.blocks[0].handler("loop")
+        loaded = load_configuration("Example.ORG example.net {\n    loop\n    whoami\n}\n",
+                                    "Corefile", default_registry(), default_port=0,
+                                    reactor=task.Clock())
+        loop = loaded.blocks[0].plugin("loop")
         self.assertEqual(loop.zone, "example.org.")
         self.assertRegex(loop.qname, r"^\d+\.\d+\.example\.org\.$")
         self.assertEqual(loop.next.Name(), "whoami")
@@ -302,7 +302,7 @@ class ServerTests(unittest.TestCase):
         status = yield self.exited.addTimeout(10, reactor)
         self.assertEqual((status, self.exits), (1, [1]))
         [message] = self.messages()
-        loop = server.setup.blocks[0].handler("loop")
+        loop = server.configuration.blocks[0].plugin("loop")
         self.assertRegex(message, re.escape("plugin/loop: Loop (127.0.0.1:") + r"\d+"
                          + re.escape(f' -> :{server.port}) detected for zone ".", see '
                                      'https://coredns.io/plugins/loop#troubleshooting. Query: '
@@ -315,7 +315,7 @@ class ServerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_no_loop_disables(self):
         server = yield self.start(". {\n    loop\n    whoami\n}\n")
-        loop = server.setup.blocks[0].handler("loop")
+        loop = server.configuration.blocks[0].plugin("loop")
         yield self.wait_for(lambda: loop.disabled)
         self.assertEqual((loop.seen, self.exits, loop.address), (1, [], f":{server.port}"))
         # from now on the probe name passes through, over UDP and TCP alike
@@ -337,7 +337,7 @@ class ServerTests(unittest.TestCase):
                                   "\n}\n")
         status = yield self.exited.addTimeout(10, reactor)
         self.assertEqual(status, 1)
-        loop = server.setup.blocks[0].handler("loop")
+        loop = server.configuration.blocks[0].plugin("loop")
         [message] = self.messages()
         self.assertIn(f' -> :{port}) detected for zone ".", see https://coredns.io/plugins/'
                       f'loop#troubleshooting. Query: "HINFO {loop.qname}"', message)

@@ -15,7 +15,8 @@ from twisted.trial import unittest
 
 from tests.plugins import configure, make_request
 from twisted_dns import wire
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
+from twisted_dns.config import load as load_configuration
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
@@ -26,18 +27,15 @@ from twisted_dns.plugins.prometheus.metrics import server_label, version_labels
 from twisted_dns.plugins.prometheus.queries import TIME_BUCKETS, rcode_name
 from twisted_dns.plugins.prometheus.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server import instance
-from twisted_dns.server.config import BlockConfig
 from twisted_dns.server.handler import QueryHandler, observe_all
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import default_registry
 
 SERVER = "dns://:53"  # make_request's server address is 127.0.0.1:53; no bind: wildcard
 
 
-def configure_all(corefile: str) -> Setup:
+def configure_all(corefile: str) -> Configuration:
     """Run prometheus's setup for every block of ``corefile`` in one configuration."""
-    configuration = Setup("Corefile", reactor)
+    configuration = Configuration("Corefile", reactor)
     for block in parser.parse(corefile, "Corefile"):
         config = BlockConfig(keys=[])
         configuration.blocks.append(config)
@@ -59,7 +57,7 @@ class SetupTests(unittest.TestCase):
         [link] = configuration.blocks[0].factories
         self.assertEqual(link[0], "prometheus")
         config = configure(setup, "prometheus", ". {\n    prometheus\n}\n")
-        [plugin] = config.handlers
+        [plugin] = config.plugins
         self.assertIsInstance(plugin, Metrics)
         self.assertEqual(plugin.Name(), "prometheus")
 
@@ -353,7 +351,7 @@ class ReloadOrderTests(unittest.TestCase):
     """A reload starts the new configuration, then stops the old one: nothing is lost."""
 
     def exporter(self, corefile: str) -> Exporter:
-        setup = instance.load(corefile, "Corefile", default_registry(), reactor=reactor)
+        setup = load_configuration(corefile, "Corefile", default_registry(), reactor=reactor)
         return setup.shared[SHARED_KEY]
 
     def enabled(self, metrics: Any) -> set[tuple[str, str]]:

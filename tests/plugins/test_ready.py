@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from tests.plugins import configure
 from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin, IReadiness
@@ -26,8 +26,6 @@ from twisted_dns.plugins.ready.ready import (
 )
 from twisted_dns.plugins.ready.setup import setup
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.server.config import BlockConfig
-from twisted_dns.server.instance import Setup
 from twisted_dns.testing import default_registry, start_server
 
 
@@ -76,13 +74,13 @@ class NoReadiness:
 
 def block_with(*plugins: Any) -> BlockConfig:
     config = BlockConfig(keys=[])
-    config.handlers = list(plugins)
+    config.plugins = list(plugins)
     return config
 
 
-def configure_all(corefile: str) -> Setup:
+def configure_all(corefile: str) -> Configuration:
     """Run ``ready``'s setup for the blocks of ``corefile`` that use it, in one configuration."""
-    configuration = Setup("Corefile", reactor)
+    configuration = Configuration("Corefile", reactor)
     for block in parser.parse(corefile, "Corefile"):
         config = BlockConfig(keys=[])
         configuration.blocks.append(config)
@@ -116,7 +114,7 @@ class SetupTests(unittest.TestCase):
         self.assertIs(default_registry().setup_for("ready"), setup)
 
     def test_not_a_chain_link(self) -> None:
-        self.assertEqual(configure(setup, "ready", ". {\n    ready\n}\n").handlers, [])
+        self.assertEqual(configure(setup, "ready", ". {\n    ready\n}\n").plugins, [])
 
     def test_errors(self) -> None:
         cases = {
@@ -216,7 +214,7 @@ class ReadinessTests(unittest.TestCase):
         block = BlockConfig(keys=[])
         endpoint = self.endpoint(block)
         self.assertEqual(endpoint.answer(), (200, "OK"))
-        block.handlers = [Loading("late")]
+        block.plugins = [Loading("late")]
         endpoint.monitor = CONTINUOUSLY
         self.assertEqual(endpoint.answer(), (503, "late"))
 
@@ -273,7 +271,7 @@ class ServerTests(unittest.TestCase):
             "example.org {\n    ready 127.0.0.1:0\n    whoami\n}\n",
             registry=Registry.discover(entry_points))
         self.addCleanup(server.stop)
-        endpoints = server.setup.shared[SHARED_KEY].endpoints
+        endpoints = server.configuration.shared[SHARED_KEY].endpoints
         self.assertEqual(list(endpoints), ["127.0.0.1:0"])
         port = endpoints["127.0.0.1:0"].port
         self.assertEqual((yield get(port)), (503, b"loading"))
@@ -291,8 +289,8 @@ class ShutdownTests(unittest.TestCase):
             ". {\n    health 127.0.0.1:0 {\n        lameduck 5s\n    }\n"
             "    ready 127.0.0.1:0\n    whoami\n}\n")
         self.addCleanup(server.stop)
-        server.setup.shared["health"]["127.0.0.1:0"].clock = clock
-        endpoint = server.setup.shared[SHARED_KEY].endpoints["127.0.0.1:0"]
+        server.configuration.shared["health"]["127.0.0.1:0"].clock = clock
+        endpoint = server.configuration.shared[SHARED_KEY].endpoints["127.0.0.1:0"]
         port = endpoint.port
         self.assertEqual((yield get(port)), (200, b"OK"))
         stopping = server.stop()

@@ -11,14 +11,15 @@ from twisted.trial import unittest
 
 from tests.plugins import configure
 from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Configuration, Controller, Source
+from twisted_dns.config import load as load_configuration
+from twisted_dns.config import stats as reload_stats
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import SECOND, Duration, parse_duration
 from twisted_dns.plugins.reload.reload import SHARED_KEY, Watcher, digest, jittered
 from twisted_dns.plugins.reload.setup import parse, setup
-from twisted_dns.server import instance
-from twisted_dns.server.config import BlockConfig
+from twisted_dns.server.service import DNSService
 from twisted_dns.testing import RunningServer, default_registry
 
 
@@ -34,7 +35,7 @@ class ParseTests(unittest.TestCase):
     def parsed(self, corefile: str) -> tuple[Duration, Duration]:
         block = parser.parse(corefile, "Corefile")[0]
         return parse(Controller("reload", block.directives["reload"], BlockConfig(keys=[]),
-                                instance.Setup("Corefile", None)))
+                                Configuration("Corefile", None)))
 
     def test_defaults(self) -> None:
         self.assertEqual(self.parsed(". {\n reload\n}\n"), (30 * SECOND, 15 * SECOND))
@@ -61,7 +62,7 @@ class ParseTests(unittest.TestCase):
                 self.assertEqual(str(exc), message)
 
     def test_not_a_chain_link(self) -> None:
-        self.assertEqual(configure(setup, "reload", ". {\n reload\n}\n").handlers, [])
+        self.assertEqual(configure(setup, "reload", ". {\n reload\n}\n").plugins, [])
 
     def test_entry_point(self) -> None:
         self.assertIs(default_registry().setup_for("reload"), setup)
@@ -151,8 +152,8 @@ class ServerTests(unittest.TestCase):
         directory = self.mktemp()
         os.makedirs(directory)
         self.path = write(os.path.join(directory, "Corefile"), text)
-        self.source = instance.Source(default_registry(), path=self.path, default_port=0)
-        service = instance.DNSService(self.source.load(), source=self.source)
+        self.source = Source(default_registry(), path=self.path, default_port=0)
+        service = DNSService(self.source.load(), source=self.source)
         service.startService()
         self.addCleanup(service.stopService)
         yield service.started
@@ -161,16 +162,16 @@ class ServerTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_change_reloads_the_service(self):
         server = yield self.serve("a.example {\n    reload 2s 1s\n    whoami\n}\n")
-        first = server.setup.shared[SHARED_KEY]
+        first = server.configuration.shared[SHARED_KEY]
         write(self.path, "b.example {\n    reload 2s 1s\n    whoami\n}\n")
         reloaded = defer.Deferred()
-        original = server.service.reload
-        server.service.reload = lambda *a: original(*a).addCallback(reloaded.callback)
+        original = first.reload  # the Controller's reload(): asks the service
+        first.reload = lambda: original().addCallback(reloaded.callback)
         first.check()  # the tick, without waiting for the real timer
         self.assertTrue((yield reloaded))
         reply = yield server.query("b.example", "A")
         self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
-        second = server.service.setup.shared[SHARED_KEY]
+        second = server.service.configuration.shared[SHARED_KEY]
         self.assertIsNot(second, first)
         self.assertFalse(first._poll.running)  # the old configuration's watcher stopped
         self.assertTrue(second._poll.running)
@@ -193,17 +194,17 @@ class ServerTests(unittest.TestCase):
         write(self.path, "a.example {\n    reload\n    nosuch\n}\n")
         self.assertFalse((yield server.service.reload()))
         text = exported.exposition().decode()
-        self.assertIn(f"coredns_reload_failed_total {float(instance.stats.failed)}\n", text)
+        self.assertIn(f"coredns_reload_failed_total {float(reload_stats.failed)}\n", text)
         broken = digest([self.path])
         self.assertNotIn(broken, text)  # the running configuration is still the first one
-        running = server.setup.shared[SHARED_KEY].version
+        running = server.configuration.shared[SHARED_KEY].version
         self.assertIn(f'coredns_reload_version_info{{hash="sha512",value="{running}"}} 1.0',
                       text)
 
     @defer.inlineCallbacks
     def test_without_reload_no_watcher(self):
         server = yield self.serve("a.example {\n    whoami\n}\n")
-        self.assertNotIn(SHARED_KEY, server.setup.shared)
+        self.assertNotIn(SHARED_KEY, server.configuration.shared)
 
 
 @defer.inlineCallbacks
@@ -229,5 +230,5 @@ class ReadmeTests(unittest.TestCase):
         registry = default_registry()
         for example in examples:
             with self.subTest(example=example):
-                configuration = instance.load(example, "README.md", registry, default_port=0)
+                configuration = load_configuration(example, "README.md", registry, default_port=0)
                 self.assertIn(SHARED_KEY, configuration.shared)

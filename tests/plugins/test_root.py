@@ -88,4 +88,4 @@ class ServerTests(unittest.TestCase):
         parser.parse(examples[0], "README.md", directives=default_registry().names())
         server = yield start_server(examples[0])
         self.addCleanup(server.stop)
-        self.assertEqual(server.setup.blocks[0].root, "/etc/coredns/zones")
+        self.assertEqual(server.configuration.blocks[0].root, "/etc/coredns/zones")

@@ -79,7 +79,7 @@ def request(name: str, rdtype="A", opcode=dns.opcode.QUERY, proto="udp",
 
 class Setup(unittest.TestCase):
     def primaries(self, corefile: str) -> dict:
-        handler = configure(setup, "secondary", corefile).handlers[0]
+        handler = configure(setup, "secondary", corefile).plugins[0]
         return {origin: r.primaries for origin, r in handler.refreshers.items()}
 
     def test_transfer_from(self):

@@ -13,6 +13,7 @@ from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
+from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.template.goregex import RegexError, compile_go, translate
@@ -21,7 +22,6 @@ from twisted_dns.plugins.template.rr import RRError, parse_rr
 from twisted_dns.plugins.template.setup import setup
 from twisted_dns.plugins.template.template import TemplateHandler
 from twisted_dns.response import CaptureWriter
-from twisted_dns.server import instance
 from twisted_dns.testing import default_registry, start_server
 
 KDIG = shutil.which("kdig")
@@ -29,12 +29,12 @@ HOSTNAME = "host1.engineering.coredns.io"
 
 
 def load_block(corefile: str):
-    return instance.load(corefile, "Corefile", default_registry(), default_port=0,
-                         reactor=task.Clock(), environ={"HOSTNAME": HOSTNAME}).blocks[0]
+    return load_configuration(corefile, "Corefile", default_registry(), default_port=0,
+                              reactor=task.Clock(), environ={"HOSTNAME": HOSTNAME}).blocks[0]
 
 
 def handler(body: str, zone: str = ".") -> tuple[TemplateHandler, NextPlugin]:
-    plugin = load_block(f"{zone} {{\n{body}\n}}\n").handler("template")
+    plugin = load_block(f"{zone} {{\n{body}\n}}\n").plugin("template")
     nxt = NextPlugin(rcode=dns.rcode.REFUSED)
     plugin.next = nxt
     return plugin, nxt
@@ -342,7 +342,7 @@ class MetricsTests(unittest.TestCase):
     def test_server_label_under_bind(self) -> None:
         block = load_block('example {\n bind 127.0.0.1\n template IN A {\n'
                            ' answer "{{ .Name }} A 1.2.3"\n }\n}\n')
-        ask(block.handler("template"), "a.example")
+        ask(block.plugin("template"), "a.example")
         labels = self.labels(server="dns://127.0.0.1:53")
         self.assertEqual(sample("coredns_template_matches_total", **labels), 1)
         self.assertEqual(sample("coredns_template_rr_failures_total", section="answer",
@@ -443,7 +443,7 @@ class ReadmeTests(unittest.TestCase):
         # the CH query is asked of the handler: without forward (replaced for the test) the
         # server refuses classes other than IN before the chain, as CoreDNS does
         plugin = load_block(self.examples[2].replace("forward . 8.8.8.8", "whoami")) \
-            .handler("template")
+            .plugin("template")
         with_ede("CH")(ask(plugin, "www.invalid", "TXT", "CH", use_edns=0)[1])
         return self.serve(2, [("www.invalid", "A", "IN", with_ede("IN")),
                               ("www.example", "A", "IN", self.next_plugin)])

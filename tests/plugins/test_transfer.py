@@ -71,7 +71,7 @@ def answers(writer: CaptureWriter) -> list[dns.rrset.RRset]:
 
 class Setup(unittest.TestCase):
     def parse(self, corefile: str) -> Transfer:
-        return configure(setup, "transfer", corefile).handlers[0]
+        return configure(setup, "transfer", corefile).plugins[0]
 
     def test_to_hosts(self):
         transfer = self.parse(

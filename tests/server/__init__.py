@@ -11,15 +11,14 @@ from typing import Any
 
 from zope.interface import implementer
 
+from twisted_dns.config import BlockConfig
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.server.config import BlockConfig
 
 
 def block(chain: Any = None, directives: list[str] | None = None) -> BlockConfig:
     """A server block with ``chain`` as its first plugin."""
     config = BlockConfig(keys=[])
-    config.chain = chain
-    config.handlers = [chain] if chain is not None else []
+    config.plugins = [chain] if chain is not None else []
     config.directives = directives if directives is not None else (
         [chain.Name()] if chain is not None else [])
     return config

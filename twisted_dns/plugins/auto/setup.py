@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from twisted.logger import Logger
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.auto.auto import Auto

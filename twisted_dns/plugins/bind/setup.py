@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

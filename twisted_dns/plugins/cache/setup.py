@@ -5,7 +5,7 @@ Parsed as CoreDNS's ``cacheParse`` (``plugin/cache/setup.go``), with its error t
 
 from __future__ import annotations
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.zones import normalize
 from twisted_dns.plugins.cache import metrics

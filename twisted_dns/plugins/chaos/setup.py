@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import twisted_dns
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.plugins.chaos.chaos import Chaos
 
 #: what ``version.bind`` and ``version.server`` say when the directive gives no VERSION

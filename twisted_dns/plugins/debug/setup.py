@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 
 
 def setup(c: Controller) -> None:

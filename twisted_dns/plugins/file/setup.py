@@ -6,7 +6,7 @@ import os
 
 from twisted.logger import Logger
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough

@@ -10,7 +10,7 @@ from typing import Any
 
 import dns.rcode
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstreams

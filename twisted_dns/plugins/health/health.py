@@ -25,7 +25,7 @@ log = Logger(namespace="health")
 
 #: the address ``health`` listens on without one (CoreDNS's)
 DEFAULT_ADDRESS = ":8080"
-#: ``Setup.shared`` key of the ``{address: Health}`` mapping
+#: ``c.shared()`` key of the ``{address: Health}`` mapping
 SHARED_KEY = "health"
 
 

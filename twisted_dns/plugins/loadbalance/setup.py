@@ -7,7 +7,7 @@ import os
 
 from twisted.logger import Logger
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.corefile.lexer import Token
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.plugins.minimal.minimal import Minimal
 
 

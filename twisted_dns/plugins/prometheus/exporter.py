@@ -23,7 +23,7 @@ from twisted_dns.plugins.prometheus.metrics import ServerMetrics, server_label
 
 #: where metrics are served without an address (CoreDNS's)
 DEFAULT_ADDRESS = "localhost:9153"
-#: ``Setup.shared`` key of a configuration's :class:`Exporter`
+#: ``c.shared()`` key of a configuration's :class:`Exporter`
 SHARED_KEY = "prometheus"
 
 
@@ -100,7 +100,7 @@ class Exporter:
 
     def enable(self, block: Any, server: str, zone: str) -> None:
         """``coredns_plugin_enabled`` for each plugin of ``block`` on ``server`` for ``zone``."""
-        for plugin in block.handlers:
+        for plugin in block.plugins:
             mark = (server, zone, plugin.Name())
             if mark not in self._marks:
                 self._marks.add(mark)

@@ -23,7 +23,7 @@ log = Logger(namespace="ready")
 
 #: the address ``ready`` listens on without one (CoreDNS's)
 DEFAULT_ADDRESS = ":8181"
-#: ``Setup.shared`` key of the :class:`Readiness` of a configuration
+#: ``c.shared()`` key of the :class:`Readiness` of a configuration
 SHARED_KEY = "ready"
 
 UNTIL_READY = "until-ready"
@@ -52,7 +52,7 @@ class Readiness:
         """(name, plugin) of every plugin able to signal readiness, block by block."""
         found = []
         for block in self.blocks:
-            for plugin in block.handlers:
+            for plugin in block.plugins:
                 if signals_readiness(plugin):
                     found.append((plugin.Name(), plugin))
         return found

@@ -3,7 +3,7 @@
 ``coredns_reload_failed_total`` counts every failed reload of the process (SIGUSR1 or this
 plugin); ``coredns_reload_version_info{hash="sha512", value=...}`` is 1 for the hash of the
 running configuration's files. Both are read when scraped, from
-:data:`twisted_dns.server.instance.stats` and the running watchers.
+:data:`twisted_dns.config.stats` and the running watchers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from twisted_dns.server import instance
+from twisted_dns.config import stats as reload_stats
 
 #: watchers started and not stopped, oldest first: the last one is the running configuration's
 running: list[Any] = []
@@ -27,7 +27,7 @@ class ReloadCollector:
 
         failed = CounterMetricFamily("coredns_reload_failed",
                                      "Counter of the number of failed reload attempts.")
-        failed.add_metric([], instance.stats.failed)
+        failed.add_metric([], reload_stats.failed)
         yield failed
         info = GaugeMetricFamily(
             "coredns_reload_version_info",

@@ -1,6 +1,6 @@
 """The watcher: hashes the configuration's files on a timer and reloads when they change.
 
-The files are the Corefile and every file it imported (``Setup.files``), hashed together with
+The files are the Corefile and every file it imported (``Controller.files``), hashed together with
 SHA-512 (their paths and bytes), so editing an imported snippet reloads too. The hash the
 configuration was loaded with is taken at setup; a change found later is remembered before
 the reload is asked for, so a broken Corefile is tried once, not at every tick (as CoreDNS).
@@ -27,7 +27,7 @@ DEFAULT_INTERVAL = Duration(30 * SECOND)
 DEFAULT_JITTER = Duration(15 * SECOND)
 MIN_INTERVAL = Duration(2 * SECOND)
 MIN_JITTER = Duration(1 * SECOND)
-#: ``Setup.shared`` key of the configuration's one :class:`Watcher`
+#: ``c.shared()`` key of the configuration's one :class:`Watcher`
 SHARED_KEY = "reload"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted_dns.pkg.durations import Duration, parse_duration
 from twisted_dns.plugins.reload.reload import (
     DEFAULT_INTERVAL,
@@ -50,22 +48,12 @@ def _duration(c, text: str) -> Duration:
 
 def setup(c) -> None:
     interval, jitter = parse(c)
-    configuration = c.setup
     period = jittered(interval, jitter)
-    watcher = configuration.shared.get(SHARED_KEY)
-    if watcher is not None:  # another block uses reload too: the last one sets the period
+    made = Watcher(c.files, period, c.reactor, c.reload)
+    watcher = c.shared(SHARED_KEY, lambda: made)
+    if watcher is not made:  # another block uses reload too: the last one sets the period
         watcher.period = period
         return
-    watcher = configuration.shared[SHARED_KEY] = Watcher(
-        configuration.files, period, c.reactor, lambda: _reload(configuration))
     c.on_startup(watcher.start)
     c.on_shutdown(watcher.stop)
     # Not a link in the query chain.
-
-
-def _reload(setup: Any) -> Any:
-    """Ask the service running this configuration to reload it (nothing when none does)."""
-    if setup.service is not None:
-        return setup.service.reload()
-    return None
-

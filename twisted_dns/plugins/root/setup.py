@@ -7,7 +7,7 @@ import stat
 
 from twisted.logger import Logger
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 
 log = Logger(namespace="root")
 

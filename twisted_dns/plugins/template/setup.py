@@ -11,7 +11,7 @@ from __future__ import annotations
 import dns.rdataclass
 import dns.rdatatype
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateSyntaxError, parse_uint
 from twisted_dns.plugins.template.data import ROOT_FIELDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import Controller
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.plugins.transfer.transfer import Transfer, Xfr
 
@@ -69,5 +69,5 @@ def setup(c: Controller) -> None:
         return transfer
 
     c.add_plugin(add)
-    c.on_startup(lambda: transfer.use_sources(config.handlers))
+    c.on_startup(lambda: transfer.use_sources(config.plugins))
     c.on_shutdown(notifier.stop)

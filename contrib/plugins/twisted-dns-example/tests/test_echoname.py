@@ -19,12 +19,11 @@ from twisted.trial import unittest
 from twisted_dns_example.plugin import EchoName, setup
 from zope.interface.verify import verifyObject
 
-from twisted_dns.controller import Controller
+from twisted_dns.config import BlockConfig, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.server.config import BlockConfig
 
 #: resolved at import: trial runs the tests from its own _trial_temp directory
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "README.md")

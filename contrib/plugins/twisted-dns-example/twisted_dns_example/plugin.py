@@ -22,7 +22,7 @@ from twisted_dns.interfaces import IPlugin
 from twisted_dns.registry import position
 
 if TYPE_CHECKING:
-    from twisted_dns.controller import Controller
+    from twisted_dns.config import Controller
 
 NAME = "echoname"
 DEFAULT_TTL = 0

@@ -29,37 +29,36 @@ class BlockConfig:
     #: chain factories in plugin.cfg order, as (directive name, factory)
     factories: list[tuple[str, PluginFactory]] = field(default_factory=list)
     #: every plugin instance of the built chain, first to last
-    handlers: list[Any] = field(default_factory=list)
-    #: the first link of the chain; None for a block with no query-handling plugins
-    chain: Any = None
+    plugins: list[Any] = field(default_factory=list)
     debug: bool = False
     root: str = field(default_factory=os.getcwd)
     #: directive names used in this block, in plugin.cfg order
     directives: list[str] = field(default_factory=list)
-    #: per-plugin scratch space (e.g. a plugin keeping state between occurrences)
-    extras: dict[str, Any] = field(default_factory=dict)
-
     @property
     def zones(self) -> list[str]:
         return [key.zone for key in self.keys]
+
+    @property
+    def chain(self) -> Any:
+        """The first link of the chain; None for a block with no query-handling plugins."""
+        return self.plugins[0] if self.plugins else None
 
     def add_plugin(self, name: str, factory: PluginFactory) -> None:
         self.factories.append((name, factory))
 
     def build_chain(self) -> None:
         """Instantiate the chain, last link first, so each link knows its ``next``."""
-        chain = None
-        handlers = []
+        link = None
+        plugins = []
         for _name, factory in reversed(self.factories):
-            chain = factory(chain)
-            handlers.append(chain)
-        handlers.reverse()
-        self.handlers = handlers
-        self.chain = chain
+            link = factory(link)
+            plugins.append(link)
+        plugins.reverse()
+        self.plugins = plugins
 
-    def handler(self, name: str) -> Any:
+    def plugin(self, name: str) -> Any:
         """The chain's plugin called ``name``, or None."""
-        for plugin in self.handlers:
+        for plugin in self.plugins:
             if plugin.Name() == name:
                 return plugin
         return None

@@ -16,10 +16,13 @@ from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
+from twisted_dns.config import Source
+from twisted_dns.config import load as load_configuration
+from twisted_dns.config import stats as reload_stats
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import sharedports
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.server import instance
+from twisted_dns.server.service import DNSService
 from twisted_dns.testing import RunningServer, default_registry, free_port
 
 
@@ -50,7 +53,7 @@ class ServiceTestCase(unittest.TestCase):
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
         self.path = os.path.join(self.directory, "Corefile")
-        self.stats = (instance.stats.succeeded, instance.stats.failed)
+        self.stats = (reload_stats.succeeded, reload_stats.failed)
 
     def write(self, text: str) -> None:
         with open(self.path, "w", encoding="utf-8") as handle:
@@ -58,13 +61,13 @@ class ServiceTestCase(unittest.TestCase):
 
     def counted(self) -> tuple[int, int]:
         """(succeeded, failed) reloads since setUp."""
-        return (instance.stats.succeeded - self.stats[0], instance.stats.failed - self.stats[1])
+        return (reload_stats.succeeded - self.stats[0], reload_stats.failed - self.stats[1])
 
     @defer.inlineCallbacks
     def serve(self, text: str):
         self.write(text)
-        source = instance.Source(default_registry(), path=self.path, default_port=0)
-        service = instance.DNSService(source.load(), source=source)
+        source = Source(default_registry(), path=self.path, default_port=0)
+        service = DNSService(source.load(), source=source)
         service.startService()
         self.addCleanup(service.stopService)
         yield service.started
@@ -89,23 +92,24 @@ class ReloadTests(ServiceTestCase):
         self.assertEqual(self.counted(), (1, 0))
 
     @defer.inlineCallbacks
-    def test_explicit_setup(self):
+    def test_explicit_configuration(self):
         server = yield self.serve("a.example {\n    whoami\n}\n")
-        setup = instance.load("c.example {\n    whoami\n}\n", "other", default_registry(),
-                              default_port=0)
-        self.assertTrue((yield server.service.reload(setup)))
-        self.assertIs(server.service.setup, setup)
-        self.assertIs(setup.service, server.service)
+        new = load_configuration("c.example {\n    whoami\n}\n", "other", default_registry(),
+                                 default_port=0)
+        self.assertTrue((yield server.service.reload(new)))
+        self.assertIs(server.service.configuration, new)
+        # the service told the new configuration where it listens (the loop plugin asks)
+        self.assertEqual(new.bound_port(("dns", "", 0)), server.port)
         self.assertEqual((yield server.query("c.example")).rcode(), dns.rcode.NOERROR)
 
     @defer.inlineCallbacks
     def test_broken_corefile_keeps_serving(self):
         logged = LogCapture(self)
         server = yield self.serve("a.example {\n    whoami\n}\n")
-        old = server.service.setup
+        old = server.service.configuration
         self.write("b.example {\n    whoami\n    nosuchplugin\n}\n")
         self.assertFalse((yield server.service.reload()))
-        self.assertIs(server.service.setup, old)
+        self.assertIs(server.service.configuration, old)
         self.assertEqual((yield server.query("a.example")).rcode(), dns.rcode.NOERROR)
         self.assertEqual(self.counted(), (0, 1))
         [error] = logged.errors()
@@ -142,7 +146,7 @@ class ReloadTests(ServiceTestCase):
     @defer.inlineCallbacks
     def test_port_in_use_keeps_the_old_configuration(self):
         server = yield self.serve("a.example {\n    whoami\n}\n")
-        old = server.service.setup
+        old = server.service.configuration
         blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.addCleanup(blocker.close)
         blocker.bind(("127.0.0.1", 0))
@@ -151,7 +155,7 @@ class ReloadTests(ServiceTestCase):
         self.write(f"b.example:{busy} {{\n    bind 127.0.0.1\n    whoami\n}}\n"
                    "a.example {\n    whoami\n}\n")
         self.assertFalse((yield server.service.reload()))
-        self.assertIs(server.service.setup, old)
+        self.assertIs(server.service.configuration, old)
         self.assertEqual(list(server.service.listeners), [("dns", "", 0)])
         self.assertEqual((yield server.query("a.example")).rcode(), dns.rcode.NOERROR)
         self.assertEqual(self.counted(), (0, 1))
@@ -175,9 +179,9 @@ class ReloadTests(ServiceTestCase):
     @defer.inlineCallbacks
     def test_old_shutdown_hooks_run_after_the_swap(self):
         server = yield self.serve("a.example {\n    whoami\n}\n")
-        old = server.service.setup
+        old = server.service.configuration
         seen = []
-        old.shutdown_hooks.append(lambda: seen.append(server.service.setup is old))
+        old.shutdown_hooks.append(lambda: seen.append(server.service.configuration is old))
         self.write("b.example {\n    whoami\n}\n")
         yield server.service.reload()
         self.assertEqual(seen, [False])
@@ -192,9 +196,9 @@ class ReloadTests(ServiceTestCase):
 
     @defer.inlineCallbacks
     def test_without_source(self):
-        setup = instance.load(". {\n    whoami\n}\n", "Corefile", default_registry(),
-                              default_port=0)
-        service = instance.DNSService(setup)
+        setup = load_configuration(". {\n    whoami\n}\n", "Corefile", default_registry(),
+                                   default_port=0)
+        service = DNSService(setup)
         service.startService()
         self.addCleanup(service.stopService)
         self.assertFalse((yield service.reload()))
@@ -203,8 +207,8 @@ class ReloadTests(ServiceTestCase):
     @defer.inlineCallbacks
     def test_not_running(self):
         self.write("a.example {\n    whoami\n}\n")
-        source = instance.Source(default_registry(), path=self.path, default_port=0)
-        service = instance.DNSService(source.load(), source=source)
+        source = Source(default_registry(), path=self.path, default_port=0)
+        service = DNSService(source.load(), source=source)
         self.assertFalse((yield service.reload()))
         self.assertEqual(self.counted(), (0, 0))
 
@@ -218,7 +222,7 @@ class EndpointHandoverTests(ServiceTestCase):
         text = (f"a.example {{\n    health 127.0.0.1:{health}\n    ready 127.0.0.1:{ready}\n"
                 f"    whoami\n}}\n")
         server = yield self.serve(text)
-        before = server.setup.shared["health"][f"127.0.0.1:{health}"]
+        before = server.configuration.shared["health"][f"127.0.0.1:{health}"]
         port_object = before.endpoint.listening._shared.port
         self.assertEqual((yield get(health)), (200, b"OK"))
         for zone in ("b.example", "c.example", "a.example"):
@@ -226,7 +230,7 @@ class EndpointHandoverTests(ServiceTestCase):
             self.assertTrue((yield server.service.reload()))
             self.assertEqual((yield get(health)), (200, b"OK"))
             self.assertEqual((yield get(ready, "/ready")), (200, b"OK"))
-        after = server.service.setup.shared["health"][f"127.0.0.1:{health}"]
+        after = server.service.configuration.shared["health"][f"127.0.0.1:{health}"]
         self.assertIsNot(after, before)
         self.assertIs(after.endpoint.listening._shared.port, port_object)
         yield server.stop()
@@ -273,9 +277,9 @@ class StopTests(ServiceTestCase):
         health = free_port()
         server = yield self.serve(f". {{\n    health 127.0.0.1:{health} {{\n"
                                   "        lameduck 5s\n    }\n    whoami\n}\n")
-        server.setup.shared["health"][f"127.0.0.1:{health}"].clock = clock
+        server.configuration.shared["health"][f"127.0.0.1:{health}"].clock = clock
         order = []
-        server.setup.shutdown_hooks.insert(
+        server.configuration.shutdown_hooks.insert(
             0, lambda: order.append(("hooks", server.service.listeners[("dns", "", 0)]
                                      ._udp_port is None)))
         stopping = server.stop()
@@ -334,8 +338,8 @@ class ReloadDrainTests(ServiceTestCase):
         registry = Registry.discover(entry_points)
         kept = free_port()
         self.write(f"a.example:{kept} {{\n    whoami\n}}\nx.example:0 {{\n    hold\n}}\n")
-        source = instance.Source(registry, path=self.path, default_port=0)
-        service = instance.DNSService(source.load(), source=source)
+        source = Source(registry, path=self.path, default_port=0)
+        service = DNSService(source.load(), source=source)
         service.startService()
         self.addCleanup(service.stopService)
         yield service.started
@@ -373,13 +377,13 @@ class SignalTests(ServiceTestCase):
         original = signal.signal(signal.SIGUSR1, previous)
         self.addCleanup(signal.signal, signal.SIGUSR1, original)
         self.write("a.example {\n    whoami\n}\n")
-        source = instance.Source(default_registry(), path=self.path, default_port=0)
-        service = instance.DNSService(source.load(), source=source, reload_signal=True)
+        source = Source(default_registry(), path=self.path, default_port=0)
+        service = DNSService(source.load(), source=source, reload_signal=True)
         service.startService()
         self.addCleanup(service.stopService)
         self.write("b.example {\n    whoami\n}\n")
         replaced = defer.Deferred()
-        service.setup.shutdown_hooks.append(lambda: replaced.callback(None))
+        service.configuration.shutdown_hooks.append(lambda: replaced.callback(None))
         os.kill(os.getpid(), signal.SIGUSR1)
         yield replaced  # the old configuration was replaced
         self.assertEqual(self.counted(), (1, 0))
@@ -390,12 +394,12 @@ class SignalTests(ServiceTestCase):
 
 class SourceTests(unittest.TestCase):
     def test_missing_file(self) -> None:
-        source = instance.Source(default_registry(), path="/nonexistent/Corefile")
+        source = Source(default_registry(), path="/nonexistent/Corefile")
         exc = self.assertRaises(ConfigError, source.load)
         self.assertEqual(str(exc), "/nonexistent/Corefile: cannot read Corefile: "
                                    "No such file or directory")
 
     def test_text(self) -> None:
-        source = instance.Source(default_registry(), text=". {\n    whoami\n}\n",
-                                 filename="<default>", default_port=0)
+        source = Source(default_registry(), text=". {\n    whoami\n}\n",
+                        filename="<default>", default_port=0)
         self.assertEqual(source.load().filename, "<default>")

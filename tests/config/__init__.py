@@ -1,0 +1,1 @@
+"""Tests of the configuration path (``twisted_dns.config``)."""
