@@ -19,7 +19,8 @@ from twisted.logger import Logger
 from twisted_dns.pkg import filestat
 from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.pkg.serial import serial_greater
-from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
+from twisted_dns.plugins.file.zone import Zone, Zones
+from twisted_dns.plugins.file.zonefile import ZoneError
 
 log = Logger(namespace="file")
 
