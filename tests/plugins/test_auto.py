@@ -22,7 +22,7 @@ from twisted_dns.interfaces import IReadiness, ITransferSource
 from twisted_dns.plugins.auto.auto import Auto
 from twisted_dns.plugins.auto.scan import Scanner, origin_of
 from twisted_dns.plugins.auto.setup import parse_options, setup
-from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file import Zones
 from twisted_dns.response import CaptureWriter
 from twisted_dns.server.config import BlockConfig
 from twisted_dns.server.instance import Setup
