@@ -13,7 +13,7 @@ from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
-from tests.plugins.test_file import Folder
+from tests.plugins.zonefiles import Folder
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
