@@ -97,8 +97,7 @@ def _holds(zone: Zone, key: str) -> bool:
 
 def _step(zone: Zone, name: str, key: str, qtype: int, answer: list) -> Result | None:
     """One step: a final Result, or None after appending a CNAME to follow."""
-    names = zone._names
-    if key in names:
+    if key in zone._names:
         stop = zone._hidden_by.get(key)
         if stop == key and qtype == DS:
             stop = None  # DS at a cut is the parent's data: answer it from here
