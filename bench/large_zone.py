@@ -67,7 +67,7 @@ def hwm():
             return int(line.split()[1])
 import dns.zone, dns.rdtypes.IN.A, dns.rdtypes.IN.AAAA, dns.rdtypes.ANY.TXT, dns.rdtypes.ANY.MX
 import dns.rdtypes.ANY.NS, dns.rdtypes.ANY.SOA
-from twisted_dns.plugins.file.zone import Zone
+from twisted_dns.plugins.file import Zone
 before = hwm()
 start = time.perf_counter()
 if len(sys.argv) > 3:

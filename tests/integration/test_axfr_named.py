@@ -26,7 +26,7 @@ from twisted.trial import unittest
 
 from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.pkg.named import NamedServer, named_path
-from twisted_dns.plugins.file.zone import Zone
+from twisted_dns.plugins.file import Zone
 from twisted_dns.testing import free_port, start_server
 
 ORIGIN = "example.org."

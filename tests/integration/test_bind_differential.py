@@ -47,7 +47,7 @@ from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from twisted_dns.pkg.named import NamedServer, named_path
-from twisted_dns.plugins.file.zone import Zone
+from twisted_dns.plugins.file import Zone
 from twisted_dns.testing import start_server
 
 ZONES_DIR = os.path.join(os.path.dirname(__file__), "zones")

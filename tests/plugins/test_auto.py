@@ -13,7 +13,7 @@ from twisted.trial import unittest
 
 from tests.plugins import NextPlugin, configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
-from tests.plugins.test_file import Folder
+from tests.plugins.zonefiles import Folder, zone_text
 from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
@@ -22,21 +22,9 @@ from twisted_dns.interfaces import IReadiness, ITransferSource
 from twisted_dns.plugins.auto.auto import Auto
 from twisted_dns.plugins.auto.scan import Scanner, origin_of
 from twisted_dns.plugins.auto.setup import parse_options, setup
-from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file import Zones
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import start_server
-
-ZONE = """\
-$TTL 3600
-@    IN SOA ns hostmaster {serial} 7200 3600 1209600 300
-     IN NS  ns
-ns   IN A   192.0.2.53
-www  IN A   {address}
-"""
-
-
-def zone_text(serial: int = 1, address: str = "192.0.2.80") -> str:
-    return ZONE.format(serial=serial, address=address)
 
 
 class OriginTests(unittest.TestCase):

@@ -14,8 +14,7 @@ import dns.zonefile
 from twisted.trial import unittest
 
 from twisted_dns import wire
-from twisted_dns.plugins.file import masterfile
-from twisted_dns.plugins.file.zone import Zone, ZoneError
+from twisted_dns.plugins.file import Zone, ZoneError, masterfile
 from twisted_dns.request import Request
 
 ZONES = os.path.join(os.path.dirname(__file__), os.pardir, "integration", "zones")
@@ -283,14 +282,14 @@ class RandomZones(unittest.TestCase):
 
 
 class AnswersFromText(unittest.TestCase):
-    """``Zone.text_answer`` renders what a lookup of the same name would, byte for byte
+    """``Zone.wire_answer`` renders what a lookup of the same name would, byte for byte
     (PTR targets aside: they are not compressed)."""
 
     def rendered(self, zone: Zone, name: str, rdtype: int, fast: bool) -> bytes | None:
         query = dns.message.make_query(name, rdtype, id=4321)
         request = Request.from_wire(query.to_wire(), ("127.0.0.1", 1), ("127.0.0.1", 53), "udp")
         if fast:
-            plain = zone.text_answer(request.qname_lower, rdtype)
+            plain = zone.wire_answer(request.qname_lower, rdtype)
             if plain is None:
                 return None
             return wire.from_rrsets(request, 0, [plain], zone.apex_ns, aa=True)
@@ -305,7 +304,7 @@ class AnswersFromText(unittest.TestCase):
         answered = 0
         for text in texts:
             try:
-                unread = Zone.from_text(text, "example.org.")  # text_answer reads nothing
+                unread = Zone.from_text(text, "example.org.")  # wire_answer reads nothing
             except ZoneError:
                 continue
             looked_up = Zone.from_text(text, "example.org.")
@@ -325,10 +324,10 @@ class AnswersFromText(unittest.TestCase):
         zone = Zone.from_text(SOA + "$TTL 60\nmx IN MX 10 mail\nmail IN A 192.0.2.1\n"
                               "c IN CNAME mail\nsub IN NS ns.sub\nns.sub IN A 192.0.2.2\n",
                               "example.org.")
-        self.assertIsNone(zone.text_answer("mx.example.org.", 15))  # additional section
-        self.assertIsNone(zone.text_answer("c.example.org.", 1))  # a CNAME to follow
-        self.assertIsNone(zone.text_answer("ns.sub.example.org.", 1))  # below a cut
-        self.assertIsNone(zone.text_answer("mail.example.org.", 28))  # NODATA
-        self.assertIsNotNone(zone.text_answer("mail.example.org.", 1))
+        self.assertIsNone(zone.wire_answer("mx.example.org.", 15))  # additional section
+        self.assertIsNone(zone.wire_answer("c.example.org.", 1))  # a CNAME to follow
+        self.assertIsNone(zone.wire_answer("ns.sub.example.org.", 1))  # below a cut
+        self.assertIsNone(zone.wire_answer("mail.example.org.", 28))  # NODATA
+        self.assertIsNotNone(zone.wire_answer("mail.example.org.", 1))
         zone.lookup("mail.example.org.", 1)
-        self.assertIsNone(zone.text_answer("mail.example.org.", 1))  # RRsets made: lookup
+        self.assertIsNone(zone.wire_answer("mail.example.org.", 1))  # RRsets made: lookup

@@ -17,7 +17,7 @@ from tests.plugins import NextPlugin, configure
 from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness, ITransferSource
-from twisted_dns.plugins.file.zone import Zone, Zones
+from twisted_dns.plugins.file import Zone, Zones
 from twisted_dns.plugins.secondary.secondary import Secondary, SecondaryZone
 from twisted_dns.plugins.secondary.setup import setup
 from twisted_dns.request import Request

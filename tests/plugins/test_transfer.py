@@ -19,8 +19,7 @@ from tests.plugins import NextPlugin, configure, make_request
 from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import ITransferSource
-from twisted_dns.plugins.file.handler import File
-from twisted_dns.plugins.file.zone import Zone, Zones
+from twisted_dns.plugins.file import File, Zone, Zones
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.plugins.transfer.setup import parse_host, setup
 from twisted_dns.plugins.transfer.transfer import TRANSFER_DEADLINE, Transfer, Xfr

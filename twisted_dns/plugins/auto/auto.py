@@ -1,6 +1,6 @@
 """The *auto* handler: *file*'s handler behind a check that the name is in the block's zones.
 
-Subclassing :class:`~twisted_dns.plugins.file.handler.File` keeps lookups, rendering,
+Subclassing :class:`~twisted_dns.plugins.file.File` keeps lookups, rendering,
 fallthrough and readiness in one place, and gives *auto* every interface *file* provides.
 """
 
@@ -11,8 +11,7 @@ from typing import Any
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.zones import match
-from twisted_dns.plugins.file.handler import File
-from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file import File, Zones
 from twisted_dns.request import Request
 
 NAME = "auto"

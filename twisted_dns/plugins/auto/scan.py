@@ -1,9 +1,9 @@
-"""Keep a :class:`~twisted_dns.plugins.file.zone.Zones` in step with a directory of zone files.
+"""Keep a :class:`~twisted_dns.plugins.file.Zones` in step with a directory of zone files.
 
 A file whose name matches the regexp becomes a zone whose origin is the template filled with
 the regexp's groups (CoreDNS's ``walk.go``). The first scan runs at setup; then every
 ``interval`` seconds a scan adds new zones, drops zones whose file is gone and re-reads
-changed files through :class:`~twisted_dns.plugins.file.reload.ZoneFile` (swapped in when
+changed files through :class:`~twisted_dns.plugins.file.ZoneFile` (swapped in when
 the serial increases). Parsing after setup runs in a thread so the reactor keeps answering.
 """
 
@@ -20,8 +20,7 @@ from twisted.logger import Logger
 from twisted_dns.pkg import filestat
 from twisted_dns.pkg.periodic import Periodic
 from twisted_dns.pkg.zones import is_subdomain, normalize
-from twisted_dns.plugins.file.reload import ZoneFile
-from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
+from twisted_dns.plugins.file import Zone, ZoneError, ZoneFile, Zones
 
 log = Logger(namespace="auto")
 

@@ -16,7 +16,7 @@ from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.auto.auto import Auto
 from twisted_dns.plugins.auto.scan import DEFAULT_PATTERN, DEFAULT_TEMPLATE, Scanner
-from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file import Zones
 
 log = Logger(namespace="auto")
 

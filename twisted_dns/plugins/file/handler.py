@@ -25,7 +25,8 @@ from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IReadiness, ITransferSource
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
-from twisted_dns.plugins.file.zone import NXDOMAIN, Result, Zone, Zones
+from twisted_dns.plugins.file.lookup import NXDOMAIN, Result
+from twisted_dns.plugins.file.zone import Zone, Zones
 from twisted_dns.request import Request
 from twisted_dns.response import render
 
@@ -93,7 +94,7 @@ class File:
         return self.zones[origin]
 
     def OnZoneChange(self, callback: Any) -> None:  # noqa: N802 - ITransferSource
-        self.zones.listeners.append(callback)
+        self.zones.on_swap.append(callback)
 
     def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
         qname = request.qname_lower
@@ -118,7 +119,7 @@ class File:
         if data is not None:
             writer.write(request.wire[:2] + data[2:])
             return NOERROR
-        plain = zone.text_answer(qname, request.qtype)
+        plain = zone.wire_answer(qname, request.qtype)
         if plain is not None:
             try:
                 data = wire.from_rrsets(request, NOERROR, [plain], zone.apex_ns, aa=True)

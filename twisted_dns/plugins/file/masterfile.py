@@ -16,8 +16,9 @@ record as strictly, but keeps the common ones as text until a query needs them:
 Directives and TTL rules are dnspython's (``$ORIGIN``, ``$TTL``, the last stated TTL, the
 SOA MINIMUM before any ``$TTL``); a file using ``$INCLUDE``, ``$GENERATE`` or ``$UNICODE``,
 or quotes or escapes before the RDATA, is left to dnspython's reader (``read`` returns
-None). Errors are :class:`~twisted_dns.plugins.file.zone.ZoneError` with the record's first
-line.
+None). Errors are :class:`~twisted_dns.plugins.file.zonefile.ZoneError` with the record's
+first line. :func:`wire_records` turns a name's records to wire without making objects (for
+answers and transfers of names no lookup has read).
 """
 
 from __future__ import annotations
@@ -46,11 +47,16 @@ import dns.rdtypes.IN.AAAA
 import dns.rdtypes.IN.SRV
 import dns.ttl
 
+from twisted_dns.plugins.file.zonefile import ZoneError
+
 IN = 1
 A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, SRV, SPF = 1, 2, 5, 6, 12, 15, 16, 28, 33, 99
 DNAME, RRSIG, NSEC = 39, 46, 47
 #: owners the zone index needs to know without reading records
 INDEXED_TYPES = (NS, DNAME, NSEC, RRSIG)
+
+#: how many leading bytes of a type's RDATA are numbers (the rest a name, compared in any case)
+_NUMBERS_BEFORE_NAME = {NS: 0, CNAME: 0, PTR: 0, DNAME: 0, MX: 2, SRV: 6}
 
 #: directives this reader leaves to dnspython's
 _HANDED_OVER = ("$INCLUDE", "$GENERATE", "$UNICODE")
@@ -125,6 +131,23 @@ def labels(text: str) -> tuple[bytes, ...]:
     return tuple(label.encode() for label in text.split("."))
 
 
+def wire_records(node: list, key: str) -> list[tuple]:
+    """A node of :func:`read` (the name ``key``'s records) as (owner labels, type, class,
+    TTL, RDATA wire): by type, each type's TTL its lowest (as an RRset's), duplicates once."""
+    owner = labels(node[0] or key)
+    by_type: dict[int, tuple[list[int], dict[object, bytes]]] = {}
+    for rdtype, ttl, data in node[1:]:
+        ttls, datas = by_type.setdefault(rdtype, ([], {}))
+        ttls.append(ttl)
+        wire = rdata_wire(rdtype, data)
+        skip = _NUMBERS_BEFORE_NAME.get(rdtype)
+        same = data if type(data) is not str else (
+            wire if skip is None else wire[:skip] + wire[skip:].lower())
+        datas.setdefault(same, wire)
+    return [(owner, rdtype, IN, min(ttls), wire)
+            for rdtype, (ttls, datas) in sorted(by_type.items()) for wire in datas.values()]
+
+
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection meanwhile: a load makes millions of objects, none of
@@ -142,9 +165,6 @@ class _Reader:
     """One pass over a file; the state is dnspython's ``Reader``'s."""
 
     def __init__(self, origin: dns.name.Name, filename: str) -> None:
-        from twisted_dns.plugins.file.zone import ZoneError
-
-        self.error_type = ZoneError
         self.filename = filename
         self.zone_key = origin.to_text().lower()
         self.zone_suffix = "." + self.zone_key
@@ -163,7 +183,7 @@ class _Reader:
         self.lineno = 0
 
     def fail(self, reason: str) -> Exception:
-        return self.error_type(reason, self.filename, self.lineno)
+        return ZoneError(reason, self.filename, self.lineno)
 
     def read(self, text: str) -> RawZone:
         lines = text.split("\n")

@@ -18,14 +18,11 @@ from twisted.logger import Logger
 
 from twisted_dns.pkg import filestat
 from twisted_dns.pkg.periodic import Periodic
-from twisted_dns.plugins.file.zone import Zone, ZoneError, Zones
+from twisted_dns.pkg.serial import serial_greater
+from twisted_dns.plugins.file.zone import Zone, Zones
+from twisted_dns.plugins.file.zonefile import ZoneError
 
 log = Logger(namespace="file")
-
-
-def serial_greater(new: int, old: int) -> bool:
-    """RFC 1982 serial number arithmetic: ``new`` is after ``old``."""
-    return new != old and ((new - old) % 2**32) < 2**31
 
 
 def _read(path: str, origin: str) -> tuple[Zone, int]:

@@ -13,7 +13,8 @@ from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.zones import normalize
 from twisted_dns.plugins.file.handler import File
 from twisted_dns.plugins.file.reload import ZoneFile
-from twisted_dns.plugins.file.zone import ZoneError, Zones
+from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file.zonefile import ZoneError
 
 log = Logger(namespace="file")
 

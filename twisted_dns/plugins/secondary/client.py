@@ -20,7 +20,7 @@ import dns.rrset
 from twisted.internet import defer, endpoints
 from twisted.internet.protocol import Protocol
 
-from twisted_dns.plugins.file.zone import Zone
+from twisted_dns.plugins.file import Zone
 
 TIMEOUT = 30.0  # seconds for one whole exchange
 

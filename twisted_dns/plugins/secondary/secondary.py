@@ -21,9 +21,8 @@ import dns.message
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from twisted_dns.plugins.file.handler import File
-from twisted_dns.plugins.file.reload import serial_greater
-from twisted_dns.plugins.file.zone import Zone, Zones
+from twisted_dns.pkg.serial import serial_greater
+from twisted_dns.plugins.file import File, Zone, Zones
 from twisted_dns.plugins.secondary.client import XfrClient
 from twisted_dns.request import Request
 

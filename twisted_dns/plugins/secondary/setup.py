@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twisted_dns.config import Controller
-from twisted_dns.plugins.file.zone import Zones
+from twisted_dns.plugins.file import Zones
 from twisted_dns.plugins.secondary.secondary import Secondary, SecondaryZone
 from twisted_dns.plugins.transfer.setup import parse_host
 

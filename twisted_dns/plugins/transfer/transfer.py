@@ -28,8 +28,8 @@ from zope.interface import implementer
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, ITransferSource
 from twisted_dns.pkg.chain import next_or_failure
+from twisted_dns.pkg.serial import serial_greater
 from twisted_dns.pkg.zones import match
-from twisted_dns.plugins.file.reload import serial_greater
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.request import Request
 
