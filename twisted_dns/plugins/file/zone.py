@@ -72,6 +72,7 @@ import dns.tokenizer
 import dns.zonefile
 
 from twisted_dns import wire
+from twisted_dns.names import is_subdomain, longest_match, parent
 from twisted_dns.plugins.file import masterfile
 
 NOERROR = int(dns.rcode.NOERROR)
@@ -120,21 +121,6 @@ class Result:
         return (f"<Result rcode={dns.rcode.to_text(self.rcode)} aa={self.aa}"
                 f" answer={len(self.answer)} authority={len(self.authority)}"
                 f" additional={len(self.additional)}>")
-
-
-def parent(name: str) -> str:
-    """The parent of an absolute text name (dnspython's escapes understood)."""
-    if "\\" not in name:
-        return name[name.index(".") + 1:] or "."
-    i = 0
-    while True:
-        char = name[i]
-        if char == "\\":
-            i += 4 if name[i + 1].isdigit() else 2
-        elif char == ".":
-            return name[i + 1:] or "."
-        else:
-            i += 1
 
 
 #: types whose answer has no additional section: :meth:`Zone.text_answer` may give it
@@ -494,8 +480,7 @@ class Zone:
         return wire.WireRRset(owner, qtype, IN, ttl, tuple(record[4] for record in records))
 
     def _holds(self, key: str) -> bool:
-        origin = self.origin_text
-        return key == origin or origin == "." or key.endswith("." + origin)
+        return is_subdomain(key, self.origin_text)
 
     def _step(self, name: str, key: str, qtype: int, answer: list) -> Result | None:
         """One step: a final Result, or None after appending a CNAME to follow."""
@@ -694,15 +679,8 @@ class Zones:
             listener(zone.origin_text)
 
     def match(self, qname_lower: str) -> str | None:
-        """The longest served origin holding ``qname_lower`` (walks up label by label)."""
-        zones = self._zones
-        name = qname_lower
-        while True:
-            if name in zones:
-                return name
-            if name == ".":
-                return None
-            name = parent(name)
+        """The longest served origin holding ``qname_lower``."""
+        return longest_match(self._zones, qname_lower)
 
     def loaded(self) -> bool:
         """True when every zone has data."""
