@@ -12,6 +12,8 @@ import struct
 
 import dns.message
 
+from twisted_dns.names import PLAIN, name_text
+
 #: The largest UDP reply we send and the payload size we advertise (DNS flag day 2020).
 DEFAULT_UDP_SIZE = 1232
 #: Without EDNS a UDP reply may not exceed this (RFC 1035).
@@ -27,10 +29,6 @@ _OPTION = struct.Struct("!HH")
 TYPE_OPT = 41
 
 _new = object.__new__
-
-#: Label bytes dnspython prints as they are; everything else in a label is escaped.
-_PLAIN = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
-_SPECIAL = frozenset(b'"().;\\@$')
 
 
 class ShortPacket(ValueError):  # noqa: N818 - the contract's name
@@ -329,10 +327,10 @@ def _names(question: bytes) -> tuple[str, str]:
         length = question[off]
     if labels:
         text = b".".join(labels)
-        if len(text.translate(None, _PLAIN)) == len(labels) - 1:
+        if len(text.translate(None, PLAIN)) == len(labels) - 1:
             qname = text.decode("ascii") + "."
         else:
-            qname = _escaped_name(labels)
+            qname = name_text(labels)
     else:
         qname = "."
     names = (qname, qname.lower())
@@ -355,19 +353,3 @@ def _skip_name(wire: bytes, off: int, msg_id: int, flags: int) -> int:
         if length > 63:
             raise FormError("bad label type", msg_id, flags)
         off += length + 1
-
-
-def _escaped_name(labels: list[bytes]) -> str:
-    """dnspython's text form of a name whose labels need escapes."""
-    out = []
-    for label in labels:
-        text = []
-        for c in label:
-            if c in _SPECIAL:
-                text.append("\\" + chr(c))
-            elif 0x20 < c < 0x7F:
-                text.append(chr(c))
-            else:
-                text.append(f"\\{c:03d}")
-        out.append("".join(text))
-    return ".".join(out) + "."

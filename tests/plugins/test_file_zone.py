@@ -7,8 +7,9 @@ import dns.rrset
 from twisted.trial import unittest
 
 from tests.plugins.zonefiles import TXT, A, zone_text
+from twisted_dns.names import parent
 from twisted_dns.plugins.file import Zone, ZoneError, Zones
-from twisted_dns.plugins.file.names import key_of, parent
+from twisted_dns.plugins.file.names import key_of
 
 
 class ZoneModelTests(unittest.TestCase):

@@ -402,7 +402,10 @@ class HandlerTests(unittest.TestCase):
                                       ignored=["private.example.org."])
         for name, forwarded in [("example.org", True), ("www.example.org", True),
                                 ("a.private.example.org", False), ("example.net", False),
-                                ("notexample.org", False)]:
+                                ("notexample.org", False),
+                                # an escaped dot is part of a label: "a.example" is under
+                                # org. only, "a.private" under example.org. only
+                                ("a\\.example.org", False), ("a\\.private.example.org", True)]:
             with self.subTest(name=name):
                 before = len(proxy.sent)
                 self.serve(forward, name)

@@ -14,7 +14,6 @@ from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration
-from twisted_dns.pkg.http import split_host_port
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.health import selfcheck
 from twisted_dns.plugins.health.health import SHARED_KEY, Health
@@ -100,21 +99,6 @@ class SetupTests(unittest.TestCase):
         for body, message in cases.items():
             with self.subTest(body=body):
                 self.assertEqual(self.error(body), message)
-
-    def test_split_host_port(self) -> None:
-        good = {":8080": ("", "8080"), "localhost:8091": ("localhost", "8091"),
-                "[::1]:8181": ("::1", "8181"), "[fe80::1%eth0]:80": ("fe80::1%eth0", "80"),
-                "bla:a": ("bla", "a")}
-        for address, parts in good.items():
-            self.assertEqual(split_host_port(address), parts)
-        bad = {"bla": "missing port in address", "::1:80": "too many colons in address",
-               "[::1]": "missing port in address", "[::1]x:80": "missing port in address",
-               "[::1]:80:1": "too many colons in address", "[a[b]:80": "unexpected '[' in address",
-               "a]:80": "unexpected ']' in address"}
-        for address, why in bad.items():
-            with self.subTest(address=address):
-                exc = self.assertRaises(ValueError, split_host_port, address)
-                self.assertEqual(str(exc), f"address {address}: {why}")
 
 
 class EndpointTests(unittest.TestCase):

@@ -21,7 +21,7 @@ from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import ITransferSource
 from twisted_dns.plugins.file import File, Zone, Zones
 from twisted_dns.plugins.transfer.notify import Notifier
-from twisted_dns.plugins.transfer.setup import parse_host, setup
+from twisted_dns.plugins.transfer.setup import setup
 from twisted_dns.plugins.transfer.transfer import TRANSFER_DEADLINE, Transfer, Xfr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
@@ -87,11 +87,6 @@ class Setup(unittest.TestCase):
                      "transfer {\n to not-an-ip\n }", "transfer {\n to 1.2.3.4:99999\n }"):
             with self.assertRaises(ConfigError, msg=body):
                 self.parse(f"example.org {{\n {body}\n}}\n")
-
-    def test_parse_host(self):
-        self.assertEqual(parse_host("192.0.2.1:5353"), ("192.0.2.1", 5353))
-        self.assertEqual(parse_host("2001:db8::1"), ("2001:db8::1", 53))
-        self.assertRaises(ValueError, parse_host, "[::1")
 
     def test_readme_examples_parse(self):
         check_examples(self, "transfer")

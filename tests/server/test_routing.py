@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.trial import unittest
 
 from tests.server import block
-from twisted_dns.server.routing import ZoneRouter, canonical_zone
+from twisted_dns.server.routing import ZoneRouter
 
 A, DS = 1, 43
 
@@ -16,10 +16,6 @@ class RouteTests(unittest.TestCase):
         self.router = ZoneRouter([(".", self.root), ("org.", self.org),
                                   ("Example.Org", self.example),
                                   ("sub.example.org.", self.sub)])
-
-    def test_canonical_zone(self) -> None:
-        self.assertEqual(canonical_zone("Example.ORG"), "example.org.")
-        self.assertEqual(canonical_zone("."), ".")
 
     def test_longest_match(self) -> None:
         self.assertEqual(self.router.route("a.b.sub.example.org.", A),

@@ -87,7 +87,3 @@ class BindPairTests(unittest.TestCase):
             with self.assertRaises(sockets.ListenError) as caught:
                 sockets.bind_pair("127.0.0.1", port)
         self.assertEqual(str(caught.exception), f"listen 127.0.0.1:{port}: Address already in use")
-
-    def test_ipv6_display(self) -> None:
-        self.assertEqual(sockets.display("::1", 53), "[::1]:53")
-        self.assertEqual(sockets.display("", 53), ":53")

@@ -22,6 +22,7 @@ import dns.name
 
 from twisted_dns.corefile.lexer import Token
 from twisted_dns.errors import ConfigError
+from twisted_dns.names import normalize
 
 #: The schemes a key may have and the port each listens on by default.
 SCHEME_PORTS = {"dns": 53, "tls": 853, "quic": 853, "grpc": 443, "https": 443, "https3": 443}
@@ -92,18 +93,15 @@ def _split_port(text: str, token: Token) -> tuple[str, int | None]:
 
 
 def _zone(host: str, token: Token) -> str:
-    """``host`` lower-case and absolute, once checked to be a domain name."""
-    zone = host.lower()
-    if not zone.endswith("."):
-        zone += "."
-    if ":" in zone:
+    """``host`` normalized (lower-case, absolute), once checked to be a domain name."""
+    if ":" in host:
         raise _error(token, f"zone is not a valid domain name: {host} (use CIDR notation, "
                             f"e.g. 2001:db8::/32, for a reverse zone)")
     try:
-        dns.name.from_text(zone)
+        dns.name.from_text(host)
     except dns.exception.DNSException as exc:
         raise _error(token, f"zone is not a valid domain name: {host} ({exc})") from exc
-    return zone
+    return normalize(host)
 
 
 def _reverse_zones(cidr: str, token: Token) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from twisted_dns.pkg.zones import is_subdomain, normalize
+from twisted_dns.names import is_subdomain, normalize
 
 
 class Fallthrough:

@@ -16,44 +16,13 @@ from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.web import resource, server
 
+from twisted_dns.addresses import split_host_port
 from twisted_dns.pkg import sharedports
 
 #: (status, body) for one request; a str body is sent UTF-8 encoded
 Answer = tuple[int, str | bytes]
 #: what health and ready answer with (Go's default for a plain string body)
 TEXT_PLAIN = b"text/plain; charset=utf-8"
-
-
-def split_host_port(address: str) -> tuple[str, str]:
-    """Go's ``net.SplitHostPort``: ``"[::1]:80"`` -> ``("::1", "80")``; ValueError otherwise."""
-
-    def fail(why: str) -> ValueError:
-        return ValueError(f"address {address}: {why}")
-
-    colon = address.rfind(":")
-    if colon < 0:
-        raise fail("missing port in address")
-    no_open_from, no_close_from = 0, 0
-    if address[0] == "[":
-        end = address.find("]")
-        if end < 0:
-            raise fail("missing ']' in address")
-        if end + 1 == len(address):
-            raise fail("missing port in address")
-        if end + 1 != colon:
-            raise fail("too many colons in address" if address[end + 1] == ":"
-                       else "missing port in address")
-        host = address[1:end]
-        no_open_from, no_close_from = 1, end + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            raise fail("too many colons in address")
-    if "[" in address[no_open_from:]:
-        raise fail("unexpected '[' in address")
-    if "]" in address[no_close_from:]:
-        raise fail("unexpected ']' in address")
-    return host, address[colon + 1:]
 
 
 def port_number(port: str) -> int:

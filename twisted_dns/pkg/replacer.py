@@ -26,6 +26,8 @@ from typing import Any
 import dns.rdataclass
 import dns.rdatatype
 
+from twisted_dns.addresses import bracketed
+
 #: what a placeholder without a value becomes
 EMPTY_VALUE = "-"
 
@@ -57,8 +59,7 @@ def flags_text(flags: int) -> str:
 
 def addr_text(host: str | None) -> str:
     """An IP address for a log line: IPv6 in brackets (RFC 3986)."""
-    host = host or ""
-    return f"[{host}]" if ":" in host else host
+    return bracketed(host or "")
 
 
 def seconds_text(seconds: float) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from twisted_dns.addresses import join_host_port, parse_port, split_optional_port
+
 #: schemes and their default ports
 PORTS = {"dns": 53, "tls": 853, "grpc": 443, "https": 443}
 
@@ -33,8 +35,7 @@ class Upstream:
     @property
     def addr(self) -> str:
         """``host:port`` as CoreDNS prints it (IPv6 in brackets), used in logs and metrics."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return join_host_port(self.host, self.port)
 
     def __str__(self) -> str:
         return self.addr if self.scheme == "dns" else f"{self.scheme}://{self.addr}"
@@ -58,19 +59,6 @@ def _ip(text: str) -> str | None:
     return f"{ip}%{zone}" if percent and ip.version == 6 else str(ip)
 
 
-def _split_host_port(text: str) -> tuple[str, str | None]:
-    """``[::1]:53`` -> ``("::1", "53")``; ``1.2.3.4`` -> ``("1.2.3.4", None)``."""
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise UpstreamError(f"not an IP address or file: {text!r}")
-        return host, rest[1:] if rest else None
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, port
-    return text, None
-
-
 def resolv_conf_servers(path: str) -> list[str]:
     """The ``nameserver`` addresses of a resolv.conf file (raises OSError when unreadable)."""
     servers = []
@@ -92,7 +80,10 @@ def parse_upstream(text: str) -> list[Upstream]:
         host_part, _, name_port = rest.partition("%")
         name, colon, port_text = name_port.partition(":")
         server_name, rest = name, host_part + (colon + port_text if colon else "")
-    host, port_text = _split_host_port(rest)
+    try:
+        host, port_text = split_optional_port(rest)
+    except ValueError:
+        raise UpstreamError(f"not an IP address or file: {rest!r}") from None
     ip = _ip(host)
     if ip is None:
         try:
@@ -102,11 +93,8 @@ def parse_upstream(text: str) -> list[Upstream]:
         return [Upstream("dns", server, PORTS["dns"]) for server in servers]
     if scheme not in PORTS:
         raise UpstreamError(f"unknown scheme {scheme!r} in {text!r}")
-    if port_text is None:
-        port = PORTS[scheme]
-    elif port_text.isdigit() and 0 < int(port_text) < 65536:
-        port = int(port_text)
-    else:
+    port = PORTS[scheme] if port_text is None else parse_port(port_text)
+    if port is None:
         raise UpstreamError(f"invalid port in {text!r}")
     return [Upstream(scheme, ip, port, server_name)]
 

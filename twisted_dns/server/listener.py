@@ -21,6 +21,7 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_dns.addresses import join_host_port
 from twisted_dns.errors import ConfigError
 from twisted_dns.request import DEFAULT_UDP_SIZE
 from twisted_dns.server import sockets
@@ -73,7 +74,7 @@ class Listener(service.Service):
         self.rcvbuf = rcvbuf
         self.reuseport = reuseport
         self.backlog = backlog
-        self.name = f"{scheme}://{sockets.display(host, port)}"
+        self.name = f"{scheme}://{join_host_port(host, port)}"
         self._udp_port: Any = None
         self._tcp_port: Any = None
         self._closing: defer.Deferred | None = None
@@ -106,7 +107,7 @@ class Listener(service.Service):
         finally:
             pair.close()  # the reactor holds its own duplicates of the descriptors
         self.port = pair.port
-        self.name = f"{self.scheme}://{sockets.display(self.host, self.port)}"
+        self.name = f"{self.scheme}://{join_host_port(self.host, self.port)}"
         super().startService()
         log.info("listening on {name} (udp and tcp, port {port})", name=self.name,
                  port=self.port)

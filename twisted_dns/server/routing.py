@@ -2,7 +2,8 @@
 
 The rule is ``core/dnsserver/server.go``'s ``ServeDNS``: strip labels from the left of the
 lower-cased query name and take the first (longest) zone served on this listener; failing
-that, the root zone ``.``; failing that, nothing (the server answers REFUSED).
+that, the root zone ``.``; failing that, nothing (the server answers REFUSED). Labels are
+:mod:`twisted_dns.names`'s: an escaped dot (``a\\.example.org.``) is no label boundary.
 
 DS records live in the parent zone, so for a DS query a match does not stop the walk: the
 *last* match (the parent-most zone on this listener, the exact zone included) wins, and the
@@ -14,18 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from twisted_dns.names import ZoneIndex, normalize
+
 TYPE_DS = 43
 
 #: Plugins whose presence lets non-IN classes (CHAOS) through (CoreDNS's ``EnableChaos``).
 ENABLE_CHAOS = frozenset({"chaos", "forward", "proxy"})
-
-
-def canonical_zone(zone: str) -> str:
-    """``Example.ORG`` -> ``example.org.``; the root stays ``.``."""
-    zone = zone.lower()
-    if not zone.endswith("."):
-        zone += "."
-    return zone
 
 
 class ZoneRouter:
@@ -34,9 +29,9 @@ class ZoneRouter:
     def __init__(self, entries: Iterable[tuple[str, Any]]) -> None:
         self.zones: dict[str, Any] = {}
         for zone, block in entries:
-            self.zones.setdefault(canonical_zone(zone), block)
-        self._root = self.zones.get(".")
-        self._lengths = sorted({len(zone) for zone in self.zones if zone != "."}, reverse=True)
+            self.zones.setdefault(normalize(zone), block)
+        self._index = ZoneIndex(self.zones)
+        self._routes = {zone: (zone, block) for zone, block in self.zones.items()}
         #: True when a block on this listener uses a plugin that answers non-IN classes;
         #: CoreDNS decides this per server (listener), not per block.
         self.allow_chaos = any(
@@ -47,56 +42,16 @@ class ZoneRouter:
 
     def route(self, qname_lower: str, qtype: int) -> tuple[str, Any] | None:
         """The (zone, block) for a lower-cased absolute query name, or None."""
-        if "\\" in qname_lower:
-            return self._route_escaped(qname_lower, qtype)
-        # Only suffixes as long as some zone can match: one dict lookup per distinct zone
-        # length (usually one or two), however deep the name. Longest first, so for DS the
-        # last match is the parent-most.
-        zones = self.zones
-        n = len(qname_lower)
-        found = None
-        for length in self._lengths:
-            if length == n:
-                name = qname_lower
-            elif length < n and qname_lower[n - length - 1] == ".":
-                name = qname_lower[n - length:]
-            else:
-                continue
-            block = zones.get(name)
-            if block is not None:
-                if qtype != TYPE_DS:
-                    return name, block
-                found = (name, block)
-        if found is not None:
-            return found
-        return (".", self._root) if self._root is not None else None
-
-    def _route_escaped(self, qname_lower: str, qtype: int) -> tuple[str, Any] | None:
-        """The same walk for names with escapes, where a dot may be inside a label."""
-        found = None
-        for name in _escaped_suffixes(qname_lower):
-            block = self.zones.get(name)
-            if block is not None:
-                if qtype != TYPE_DS:
-                    return name, block
-                found = (name, block)
-        if found is not None:
-            return found
-        return (".", self._root) if self._root is not None else None
+        if qtype != TYPE_DS:
+            zone = self._index.longest(qname_lower)
+        else:
+            zone = _parent_most(self._index.holding(qname_lower))
+        return self._routes.get(zone)
 
 
-def _escaped_suffixes(name: str) -> list[str]:
-    """Suffixes at real label boundaries: ``a\\.b.c.`` -> ``["a\\.b.c.", "c."]``."""
-    if name == ".":
-        return ["."]
-    out = [name]
-    i, n = 0, len(name)
-    while i < n - 1:
-        c = name[i]
-        if c == "\\":
-            i += 4 if name[i + 1:i + 2].isdigit() else 2
-            continue
-        if c == ".":
-            out.append(name[i + 1:])
-        i += 1
-    return out
+def _parent_most(zones: list[str]) -> str | None:
+    """The last of the zones holding a name (longest first), the root only as a fallback."""
+    below_root = [zone for zone in zones if zone != "."]
+    if below_root:
+        return below_root[-1]
+    return zones[-1] if zones else None

@@ -12,6 +12,7 @@ import errno
 import socket
 from dataclasses import dataclass
 
+from twisted_dns.addresses import join_host_port
 from twisted_dns.errors import ConfigError
 
 #: Default UDP receive buffer: room for a few thousand queries in flight.
@@ -39,13 +40,6 @@ class SocketPair:
     def close(self) -> None:
         self.tcp.close()
         self.udp.close()
-
-
-def display(host: str, port: int) -> str:
-    """``[::1]:53`` / ``1.2.3.4:53`` / ``:53`` the way Go prints listen addresses."""
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
 
 
 def _resolve(host: str, port: int) -> tuple[int, tuple]:
@@ -146,7 +140,7 @@ def bind_pair(host: str, port: int, *, reuseport: bool = True, rcvbuf: int = DEF
                 except OSError as e:
                     tcp.close()
                     udp.close()
-                    raise ListenError(f"listen tcp {display(sockaddr[0], port)}: "
+                    raise ListenError(f"listen tcp {join_host_port(sockaddr[0], port)}: "
                                       f"{e.strerror or e}") from None
                 if rcvbuf:
                     set_rcvbuf(udp, rcvbuf)
@@ -154,5 +148,5 @@ def bind_pair(host: str, port: int, *, reuseport: bool = True, rcvbuf: int = DEF
         if host != "" or last_error is None or last_error.errno not in _NO_IPV6:
             break  # only "no IPv6 here" moves the wildcard on to 0.0.0.0
     assert last_error is not None
-    shown = display(host if host else "", port)
+    shown = join_host_port(host if host else "", port)
     raise ListenError(f"listen {shown}: {last_error.strerror or last_error}") from None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted_dns.names import longest_match
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
-from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.file import File, Zones
 from twisted_dns.request import Request
 
@@ -26,6 +26,6 @@ class Auto(File):
         self.origins = origins
 
     def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
-        if match(self.origins, request.qname_lower) is None:
+        if longest_match(self.origins, request.qname_lower) is None:
             return next_or_failure(self.name, self.next, request, writer)
         return super().ServeDNS(request, writer)

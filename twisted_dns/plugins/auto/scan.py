@@ -17,9 +17,9 @@ from typing import Any
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
+from twisted_dns.names import is_subdomain, normalize
 from twisted_dns.pkg import filestat
 from twisted_dns.pkg.periodic import Periodic
-from twisted_dns.pkg.zones import is_subdomain, normalize
 from twisted_dns.plugins.file import Zone, ZoneError, ZoneFile, Zones
 
 log = Logger(namespace="auto")

@@ -23,8 +23,8 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IResponseWriter
+from twisted_dns.names import longest_match
 from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
-from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.cache import walker
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS, Entry, Store, effective_capacity
 
@@ -105,8 +105,9 @@ class Cache:
         return NAME
 
     def ServeDNS(self, request, writer):  # noqa: N802 - the IPlugin contract
+        zones = self._zones
         if request.flags & _OPCODE or (
-                self._zones is not None and match(self._zones, request.qname_lower) is None):
+                zones is not None and longest_match(zones, request.qname_lower) is None):
             return next_or_failure(NAME, self.next, request, writer)
         now = self._seconds()
         key = (request.qname_lower, request.qtype, request.qclass, request.do,
@@ -264,7 +265,7 @@ class Cache:
             store, other, excepted = self.pcache, self.ncache, self.config.success_except
         else:
             store, other, excepted = self.ncache, self.pcache, self.config.denial_except
-        if excepted and match(excepted, qname) is not None:
+        if excepted and longest_match(excepted, qname) is not None:
             return False
         evicted = store.add(key, entry)
         # the other store's entry for this key is now outdated (and would be found first)

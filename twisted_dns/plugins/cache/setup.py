@@ -6,8 +6,8 @@ Parsed as CoreDNS's ``cacheParse`` (``plugin/cache/setup.go``), with its error t
 from __future__ import annotations
 
 from twisted_dns.config import Controller
+from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
-from twisted_dns.pkg.zones import normalize
 from twisted_dns.plugins.cache import metrics
 from twisted_dns.plugins.cache.handler import Cache, Config
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS

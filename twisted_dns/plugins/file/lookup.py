@@ -16,7 +16,8 @@ import dns.rcode
 import dns.rdtypes.ANY.CNAME
 import dns.rrset
 
-from twisted_dns.plugins.file.names import key_of, parent
+from twisted_dns.names import is_subdomain, parent
+from twisted_dns.plugins.file.names import key_of
 
 if TYPE_CHECKING:
     from twisted_dns.plugins.file.zone import Zone
@@ -91,8 +92,7 @@ def lookup(zone: Zone, qname: str, qtype: int, do: bool = False) -> Result:
 
 
 def _holds(zone: Zone, key: str) -> bool:
-    origin = zone.origin_text
-    return key == origin or origin == "." or key.endswith("." + origin)
+    return is_subdomain(key, zone.origin_text)
 
 
 def _step(zone: Zone, name: str, key: str, qtype: int, answer: list) -> Result | None:

@@ -22,10 +22,11 @@ import dns.name
 import dns.rrset
 
 from twisted_dns import wire
+from twisted_dns.names import longest_match, parent
 from twisted_dns.plugins.file import masterfile, xfr, zonefile
 from twisted_dns.plugins.file.lookup import Result
 from twisted_dns.plugins.file.lookup import lookup as _lookup
-from twisted_dns.plugins.file.names import key_of, parent
+from twisted_dns.plugins.file.names import key_of
 from twisted_dns.plugins.file.zonefile import ZoneError
 
 A, NS, CNAME, SOA, AAAA, DNAME, RRSIG, NSEC = 1, 2, 5, 6, 28, 39, 46, 47
@@ -313,15 +314,8 @@ class Zones:
             callback(zone.origin_text)
 
     def match(self, qname_lower: str) -> str | None:
-        """The longest served origin holding ``qname_lower`` (walks up label by label)."""
-        zones = self._zones
-        name = qname_lower
-        while True:
-            if name in zones:
-                return name
-            if name == ".":
-                return None
-            name = parent(name)
+        """The longest served origin holding ``qname_lower``."""
+        return longest_match(self._zones, qname_lower)
 
     def loaded(self) -> bool:
         """True when every zone has data."""

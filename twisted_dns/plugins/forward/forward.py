@@ -26,6 +26,7 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import ILifecycle, IPlugin
+from twisted_dns.names import is_subdomain
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.forward.metrics import ForwardMetrics, forward_metrics
 from twisted_dns.plugins.forward.proxy import Proxy
@@ -82,7 +83,6 @@ class Forward:
         self.timeouts = timeouts
         self._seconds = reactor.seconds
         self._match_all = from_zone == "." and not self.ignored
-        self._from_suffix = "." + from_zone
         #: the process's coredns_forward_* counters (kept across reloads)
         self.metrics = metrics if metrics is not None else forward_metrics()
         #: queries waiting on an upstream now
@@ -102,12 +102,8 @@ class Forward:
         zone = self.from_zone
         if qname_lower == zone:
             return True
-        if zone != "." and not qname_lower.endswith(self._from_suffix):
-            return False
-        for ignored in self.ignored:
-            if qname_lower == ignored or ignored == "." or qname_lower.endswith("." + ignored):
-                return False
-        return True
+        return is_subdomain(qname_lower, zone) and not any(
+            is_subdomain(qname_lower, ignored) for ignored in self.ignored)
 
     def ServeDNS(self, request: Any, writer: Any) -> Any:  # noqa: N802 - the IPlugin contract
         if not self.match(request.qname_lower):

@@ -15,6 +15,7 @@ from twisted.internet import defer, task
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_dns.addresses import join_host_port
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import Duration
 from twisted_dns.pkg.http import HTTPEndpoint
@@ -62,9 +63,7 @@ class Health:
         """Where the self check asks: the address as written, ``localhost`` for every address
         (as CoreDNS), with the port actually listened on."""
         host = self.endpoint.host or "localhost"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}/health".encode()
+        return f"http://{join_host_port(host, self.port)}/health".encode()
 
     def answer(self) -> tuple[int, str]:
         if self.healthy:

@@ -18,11 +18,11 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IReadiness
+from twisted_dns.names import longest_match
 from twisted_dns.pkg import filestat
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.periodic import Periodic
-from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.hosts.hostsfile import Entries, Table, parse
 from twisted_dns.plugins.hosts.metrics import HostsMetrics, hosts_metrics
 
@@ -103,7 +103,7 @@ class Hosts:
                 return next_or_failure(NAME, self.next, request, writer)
             writer.write(wire.reply(request, answer=answers, aa=True))
             return 0
-        if match(self.origins, qname) is None:
+        if longest_match(self.origins, qname) is None:
             return next_or_failure(NAME, self.next, request, writer)
         owner = table.owner(qname)
         if owner is None:

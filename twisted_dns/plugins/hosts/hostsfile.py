@@ -23,7 +23,7 @@ import dns.rdatatype
 import dns.reversename
 
 from twisted_dns import wire
-from twisted_dns.pkg.zones import match
+from twisted_dns.names import longest_match
 
 _A = int(dns.rdatatype.A)
 _AAAA = int(dns.rdatatype.AAAA)
@@ -103,7 +103,7 @@ def parse(text: str, origins: Sequence[str], reverse: bool = True) -> Entries:
         packed = address.packed
         for raw in fields[1:]:
             name = _absolute(raw)
-            if name is None or not (every_name or match(origins, name)):
+            if name is None or not (every_name or longest_match(origins, name)):
                 continue
             by_name.setdefault(name, []).append(packed)
             if reverse and not name.startswith("*."):

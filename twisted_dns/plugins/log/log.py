@@ -16,6 +16,7 @@ from twisted.logger import Logger as _TwistedLogger
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
+from twisted_dns.names import is_subdomain
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.durations import Duration
 from twisted_dns.pkg.replacer import EMPTY_VALUE, compile_format
@@ -51,15 +52,7 @@ class Rule:
 
     def matches(self, name: str) -> bool:
         """Whether the (lower-case) query name is at or below the scope."""
-        scope = self.name_scope
-        if scope == "." or name == scope:
-            return True
-        if not name.endswith(scope) or name[-len(scope) - 1] != ".":
-            return False
-        # "a\.example.org." is not below "example.org.": count the escapes before the dot
-        head = name[:-len(scope) - 1]
-        escapes = len(head) - len(head.rstrip("\\"))
-        return escapes % 2 == 0
+        return is_subdomain(name, self.name_scope)
 
 
 @implementer(IPlugin)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import Duration, parse_duration
 from twisted_dns.plugins.log.classify import ALL, class_from_string
 from twisted_dns.plugins.log.log import (
@@ -14,11 +15,6 @@ from twisted_dns.plugins.log.log import (
 )
 
 
-def _fqdn(name: str) -> str:
-    name = name.lower()
-    return name if name.endswith(".") else name + "."
-
-
 def parse(c) -> list[Rule]:
     """Every rule of every ``log`` line of the block, in order (the first match logs)."""
     rules: list[Rule] = []
@@ -28,14 +24,14 @@ def parse(c) -> list[Rule]:
         if len(args) == 0:
             scopes = ["."]
         elif len(args) == 1:
-            scopes = [_fqdn(args[0])]
+            scopes = [normalize(args[0])]
         else:
             # names, and a format when the last argument has a placeholder in it
             if "{" in args[-1]:
                 fmt = {"{common}": COMMON_LOG_FORMAT,
                        "{combined}": COMBINED_LOG_FORMAT}.get(args[-1], args[-1])
                 args = args[:-1]
-            scopes = [_fqdn(arg) for arg in args]
+            scopes = [normalize(arg) for arg in args]
 
         classes: set[str] = set()
         min_duration = Duration(0)

@@ -19,6 +19,7 @@ import dns.rdatatype
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_dns.addresses import join_host_port
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.loop import process
@@ -77,9 +78,7 @@ class Loop:
 
     def message(self, request: Any) -> str:
         """CoreDNS's words: who sent the probe back, to which address, in which zone."""
-        host = request.client_host
-        remote = f"[{host}]:{request.client_port}" if ":" in host else \
-            f"{host}:{request.client_port}"
+        remote = join_host_port(request.client_host, request.client_port)
         return (f'Loop ({remote} -> {self.address}) detected for zone "{self.zone}", see '
                 f'https://coredns.io/plugins/loop#troubleshooting. Query: "HINFO {self.qname}"')
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from twisted_dns.addresses import join_host_port
 from twisted_dns.config import Controller
 from twisted_dns.plugins.loop.loop import Loop, probe_name
 from twisted_dns.plugins.loop.probe import Prober, Target, udp_exchange
-from twisted_dns.server.sockets import display
 
 #: where to send a probe for a block listening on every address (Go dials ":53" locally)
 _LOCAL = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
@@ -20,7 +20,7 @@ def _target(c: Controller) -> Callable[[], Target]:
 
     def target() -> Target:
         host, port = address()
-        return _LOCAL.get(host, host), port, display(host, port)
+        return _LOCAL.get(host, host), port, join_host_port(host, port)
 
     return target
 

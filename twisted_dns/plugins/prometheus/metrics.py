@@ -26,9 +26,9 @@ from prometheus_client import (
 )
 
 import twisted_dns
+from twisted_dns.addresses import join_host_port
 from twisted_dns.plugins.prometheus.queries import NO_VIEW, QueryCounts
 from twisted_dns.server.handler import ObserverFactory, observe_all
-from twisted_dns.server.sockets import display
 
 # CoreDNS (Go's client) exports no ``*_created`` series; prometheus_client does by default.
 disable_created_metrics()
@@ -44,7 +44,7 @@ T = TypeVar("T")
 def server_label(scheme: str, host: str, port: int) -> str:
     """The ``server`` label: the listener as CoreDNS prints it (``dns://:53``, with *bind*
     ``dns://127.0.0.1:53``); wildcard hosts print as nothing."""
-    return f"{scheme}://{display('' if host in WILDCARD_HOSTS else host, port)}"
+    return f"{scheme}://{join_host_port('' if host in WILDCARD_HOSTS else host, port)}"
 
 
 def block_server_label(block: Any, address: tuple) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from twisted_dns.addresses import parse_host
 from twisted_dns.config import Controller
 from twisted_dns.plugins.file import Zones
 from twisted_dns.plugins.secondary.secondary import Secondary, SecondaryZone
-from twisted_dns.plugins.transfer.setup import parse_host
 
 
 def parse(c: Controller) -> dict[str, list[tuple[str, int]]]:

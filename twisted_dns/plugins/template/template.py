@@ -36,10 +36,10 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
+from twisted_dns.names import longest_match
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateExecError
-from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.prometheus.metrics import block_server_label
 from twisted_dns.plugins.prometheus.queries import NO_VIEW
 from twisted_dns.plugins.template.data import TemplateData, rr_class_text, rr_type_text
@@ -98,7 +98,7 @@ class Rule:
     def match(self, request: Any) -> tuple[TemplateData | None, bool]:
         """(the data for a match or None, whether to go on to the next template)."""
         qname = request.qname_lower
-        zone = match(self.zones, qname)
+        zone = longest_match(self.zones, qname)
         if zone is None:
             return None, True
         if self.qclass != ANY and request.qclass != ANY and request.qclass != self.qclass:
@@ -171,7 +171,7 @@ class TemplateHandler:
         return NAME
 
     def ServeDNS(self, request, writer) -> Any:  # noqa: N802 - the IPlugin contract
-        if match(self.zones, request.qname_lower) is None:
+        if longest_match(self.zones, request.qname_lower) is None:
             return next_or_failure(NAME, self.next, request, writer)
         for rule in self.rules:
             data, go_on = rule.match(request)
@@ -226,7 +226,7 @@ class TemplateHandler:
         query = dns.message.make_query(target, request.qtype, request.qclass)
         query.id = request.id
         lookup = Request.from_wire(query.to_wire(), request.client, request.server, "tcp")
-        lookup.zone = match(self.config.zones, lookup.qname_lower) or request.zone
+        lookup.zone = longest_match(self.config.zones, lookup.qname_lower) or request.zone
         self._following.add(id(lookup))
         capture = CaptureWriter(lookup)
         try:

@@ -27,9 +27,9 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, ITransferSource
+from twisted_dns.names import longest_match
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.serial import serial_greater
-from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.request import Request
 
@@ -99,7 +99,7 @@ class Transfer:
         """The ``transfer`` line whose zone is the longest match of ``qname``."""
         best, best_zone = None, None
         for xfr in self.xfrs:
-            zone = match(xfr.zones, qname)
+            zone = longest_match(xfr.zones, qname)
             if zone is not None and (best_zone is None or len(zone) > len(best_zone)):
                 best, best_zone = xfr, zone
         return best
