@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from tests.plugins import configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
+from twisted_dns import wire
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
@@ -751,7 +752,7 @@ class WalkerTests(unittest.TestCase):
     def test_unreadable(self) -> None:
         data = answer(make_request("www.example.org")).to_wire()
         for bad in (data[:-1], data + b"\x00", data[:4] + b"\x00\x02" + data[6:]):
-            self.assertRaises(walker.Unreadable, walker.walk, bad, START)
+            self.assertRaises(wire.Malformed, walker.walk, bad, START)
 
 
 class SetupTests(unittest.TestCase):

@@ -23,16 +23,16 @@ from zope.interface import implementer
 
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IResponseWriter
-from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
+from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.zones import match
 from twisted_dns.plugins.cache import walker
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS, Entry, Store, effective_capacity
+from twisted_dns.response import rcode_of
+from twisted_dns.wire import NOERROR, NXDOMAIN, SERVFAIL
 
 NAME = "cache"
 log = Logger(namespace=NAME)
 
-NOERROR = 0
-NXDOMAIN = 3
 _OPCODE = 0x7800
 
 #: CoreDNS's dnsutil.MinimalDefaultTTL and MaximumDefaulTTL
@@ -68,12 +68,6 @@ class Config:
     success_except: list[str] = field(default_factory=list)
     denial_except: list[str] = field(default_factory=list)
     keepttl: bool = False
-
-
-def _rcode_of(reply: Any) -> int:
-    if isinstance(reply, dns.message.Message):
-        return int(reply.rcode())
-    return reply[3] & 0xF
 
 
 def _clamp(ttl: int, low: int, high: int) -> int:
@@ -231,7 +225,7 @@ class Cache:
         now = self._seconds()
         try:
             walked = walker.walk(data, now)
-        except walker.Unreadable:
+        except wire.Malformed:
             return None
         kind = walked.type
         if walked.flags & (wire.TC | _OPCODE) or kind in _UNCACHED_TYPES:
@@ -349,7 +343,7 @@ class CacheWriter:
         self.size = 0
 
     def write(self, reply: bytes | dns.message.Message) -> None:
-        rcode = _rcode_of(reply)
+        rcode = rcode_of(reply)
         if self.verify and rcode not in (NOERROR, NXDOMAIN):
             return
         self.refreshed = True

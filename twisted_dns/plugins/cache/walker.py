@@ -13,28 +13,36 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-_HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
+from twisted_dns import wire
+from twisted_dns.wire import (
+    DO,
+    HEADER,
+    OPCODE_NOTIFY,
+    OPCODE_UPDATE,
+    RR_FIXED,
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_AXFR,
+    TYPE_IXFR,
+    TYPE_NS,
+    TYPE_OPT,
+    TYPE_RRSIG,
+    TYPE_SIG,
+    TYPE_SOA,
+    TYPE_TKEY,
+    TYPE_TSIG,
+    Malformed,
+    skip_name,
+)
+
 _U32 = struct.Struct("!I")
 _SIG_TIMES = struct.Struct("!II")
-
-TYPE_A, TYPE_NS, TYPE_SOA, TYPE_AAAA, TYPE_OPT = 1, 2, 6, 28, 41
-TYPE_SIG, TYPE_RRSIG, TYPE_TKEY, TYPE_TSIG = 24, 46, 249, 250
-TYPE_IXFR, TYPE_AXFR = 251, 252
-
-OPCODE_NOTIFY, OPCODE_UPDATE = 4, 5
-RCODE_NOERROR, RCODE_SERVFAIL, RCODE_NXDOMAIN, RCODE_NOTIMP = 0, 2, 3, 4
-_DO = 0x8000
 
 #: CoreDNS's response types (``response.Type``)
 NOERROR, NAMEERROR, SERVERERROR, NODATA, DELEGATION, META, UPDATE, OTHERERROR = (
     "NOERROR", "NXDOMAIN", "SERVERERROR", "NODATA", "DELEGATION", "META", "UPDATE", "OTHERERROR")
 
 _YEAR68 = 1 << 31
-
-
-class Unreadable(ValueError):  # noqa: N818 - a reason, not an error of ours
-    """The bytes do not hold one well-formed DNS message the cache could replay."""
 
 
 @dataclass(slots=True)
@@ -60,26 +68,26 @@ class Walked:
 
 
 def walk(data: bytes, now: float) -> Walked:
-    """Walk a reply; raises :class:`Unreadable` for anything but one well-formed message.
+    """Walk a reply; raises :class:`Malformed` for anything but one well-formed message.
 
     ``now`` (UNIX seconds) judges RRSIG validity, as CoreDNS's typify does for DO replies.
     """
     try:
         return _walk(data, now)
     except (IndexError, struct.error):
-        raise Unreadable("message ends early") from None
+        raise Malformed("message ends early") from None
 
 
 def _walk(data: bytes, now: float) -> Walked:
     n = len(data)
-    _id, flags, qd, an, ns, ar = _HEADER.unpack_from(data)
+    _id, flags, qd, an, ns, ar = HEADER.unpack_from(data)
     if qd != 1:
-        raise Unreadable(f"{qd} questions")
-    off = _skip_name(data, 12)
+        raise Malformed(f"{qd} questions")
+    off = skip_name(data, 12)
     qtype = (data[off] << 8) | data[off + 1]
     off += 4
     question_end = off
-    unpack = _RR.unpack_from
+    unpack = RR_FIXED.unpack_from
     ttl_offsets: list[int] = []
     min_ttl: int | None = None
     soa_minimum: int | None = None
@@ -92,20 +100,20 @@ def _walk(data: bytes, now: float) -> Walked:
     total = an + ns + ar
     for index in range(total):
         start = off
-        off = _skip_name(data, off)
+        off = skip_name(data, off)
         rtype, _rclass, ttl, rdlen = unpack(data, off)
         rdata = off + 10
         end = rdata + rdlen
         if end > n:
-            raise Unreadable("record data runs past the message")
+            raise Malformed("record data runs past the message")
         if rtype == TYPE_OPT:
             if index != total - 1 or index < an + ns:
-                raise Unreadable("the OPT record is not the last record")
+                raise Malformed("the OPT record is not the last record")
             body_end = start
             ext_rcode = ttl >> 24
-            do = bool(ttl & _DO)
+            do = bool(ttl & DO)
         elif rtype in (TYPE_TSIG, TYPE_TKEY) or (rtype == TYPE_SIG and index == total - 1):
-            raise Unreadable("a signed (TSIG/SIG(0)) message is per transaction")
+            raise Malformed("a signed (TSIG/SIG(0)) message is per transaction")
         else:
             ttl_offsets.append(off + 4)
             if min_ttl is None or ttl < min_ttl:
@@ -117,7 +125,7 @@ def _walk(data: bytes, now: float) -> Walked:
                     authority_soa += 1
                     if soa_minimum is None:
                         # MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM
-                        tail = _skip_name(data, _skip_name(data, rdata))
+                        tail = skip_name(data, skip_name(data, rdata))
                         soa_minimum = _U32.unpack_from(data, tail + 16)[0]
                 elif rtype == TYPE_NS:
                     authority_ns += 1
@@ -125,7 +133,7 @@ def _walk(data: bytes, now: float) -> Walked:
                 rrsigs.append(rdata)
         off = end
     if off != n:
-        raise Unreadable("trailing bytes after the last record")
+        raise Malformed("trailing bytes after the last record")
     rcode = (ext_rcode << 4) | (flags & 0xF)
     kind = _typify(flags, rcode, qtype, an, answer_has_qtype, authority_soa, authority_ns,
                    do and _expired(data, rrsigs, now))
@@ -143,19 +151,19 @@ def _typify(flags: int, rcode: int, qtype: int, an: int, answer_has_qtype: bool,
         return META
     if expired:
         return OTHERERROR
-    if an and rcode == RCODE_NOERROR:
+    if an and rcode == wire.NOERROR:
         if qtype in (TYPE_A, TYPE_AAAA) and not answer_has_qtype:
             return NODATA
         return NOERROR
-    if soa and rcode == RCODE_NOERROR:
+    if soa and rcode == wire.NOERROR:
         return NODATA
-    if soa and rcode == RCODE_NXDOMAIN:
+    if soa and rcode == wire.NXDOMAIN:
         return NAMEERROR
-    if rcode in (RCODE_SERVFAIL, RCODE_NOTIMP):
+    if rcode in (wire.SERVFAIL, wire.NOTIMP):
         return SERVERERROR
-    if ns and rcode == RCODE_NOERROR:
+    if ns and rcode == wire.NOERROR:
         return DELEGATION
-    if rcode == RCODE_NOERROR:
+    if rcode == wire.NOERROR:
         return NOERROR
     return OTHERERROR
 
@@ -177,16 +185,3 @@ def _expired(data: bytes, rrsigs: list[int], now: float) -> bool:
 def _trunc_div(value: int) -> int:
     """Go's integer division by 2**31 (towards zero)."""
     return value // _YEAR68 if value >= 0 else -(-value // _YEAR68)
-
-
-def _skip_name(data: bytes, off: int) -> int:
-    """The offset just past the (possibly compressed) name at ``off``."""
-    while True:
-        length = data[off]
-        if length == 0:
-            return off + 1
-        if length >= 0xC0:
-            return off + 2
-        if length > 63:
-            raise Unreadable("bad label type")
-        off += length + 1

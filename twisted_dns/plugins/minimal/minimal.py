@@ -14,7 +14,6 @@ Replies arrive as wire bytes (forward, cache) or as dnspython Messages (file, te
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import dns.flags
@@ -24,6 +23,7 @@ import dns.rcode
 import dns.rdatatype
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.plugins.cache.walker import (
@@ -35,15 +35,12 @@ from twisted_dns.plugins.cache.walker import (
     OTHERERROR,
     SERVERERROR,
     UPDATE,
-    Unreadable,
     walk,
 )
 from twisted_dns.response import NonWriter
 
 NAME = "minimal"
 
-_HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
 _YEAR68 = 1 << 31
 
 
@@ -83,14 +80,14 @@ def minimize(reply: bytes | dns.message.Message, now: float) -> bytes | dns.mess
         return reply
     try:
         walked = walk(reply, now)
-    except Unreadable:
+    except wire.Malformed:
         return reply  # not ours to judge (a signed reply, junk): sent as it came
     if walked.type != NOERROR or not (walked.nscount or walked.arcount):
         return reply
-    answer_end = _skip_records(reply, walked.question_end, walked.ancount)
+    answer_end = wire.skip_records(reply, walked.question_end, walked.ancount)
     has_opt = walked.body_end != len(reply)
-    msg_id, flags, qdcount, ancount, _ns, _ar = _HEADER.unpack_from(reply)
-    header = _HEADER.pack(msg_id, flags, qdcount, ancount, 0, 1 if has_opt else 0)
+    msg_id, flags, qdcount, ancount, _ns, _ar = wire.HEADER.unpack_from(reply)
+    header = wire.HEADER.pack(msg_id, flags, qdcount, ancount, 0, 1 if has_opt else 0)
     return header + reply[12:answer_end] + reply[walked.body_end:]
 
 
@@ -136,19 +133,3 @@ def _expired(message: dns.message.Message, now: float) -> bool:
                 if not inception <= utc <= expiration:
                     return True
     return False
-
-
-def _skip_records(data: bytes, off: int, count: int) -> int:
-    """The offset past ``count`` records starting at ``off`` (already checked by the walk)."""
-    for _ in range(count):
-        while True:
-            length = data[off]
-            if length == 0:
-                off += 1
-                break
-            if length >= 0xC0:
-                off += 2
-                break
-            off += length + 1
-        off += 10 + _RR.unpack_from(data, off)[3]
-    return off
