@@ -12,10 +12,11 @@ exactly when the query had one. A record is ``rr(name, type, class, ttl, rdata)`
 
 Reading is for the fast paths that look into a reply without decoding it (cache, minimal,
 loadbalance, response typing) and for the query itself (``Request``): the header and record
-layouts (:data:`HEADER`, :data:`RR_FIXED`), :func:`skip_name`, :func:`skip_records` and
-:func:`rcode`; a message they cannot read is :class:`Malformed` (or an ``IndexError`` /
-``struct.error`` when it ends early, which callers catch with it). The rcode, opcode, type
-and class numbers are plain ints here, so hot paths compare them without dnspython's enums.
+layouts (:data:`HEADER`, :data:`RR_FIXED`), :func:`skip_name`, :func:`skip_questions`,
+:func:`skip_records` and :func:`rcode`. A message they cannot read is :class:`Malformed`, or
+an ``IndexError``/``struct.error`` when it ends early (callers catch the three together).
+The rcode, opcode, type and class numbers are plain ints, which hot paths compare without
+dnspython's enums.
 """
 
 from __future__ import annotations
@@ -140,6 +141,13 @@ def skip_name(data: bytes, off: int) -> int:
         if length > 63:
             raise Malformed("bad label type")
         off += length + 1
+
+
+def skip_questions(data: bytes, off: int, count: int) -> int:
+    """The offset past ``count`` question entries (name, type, class) starting at ``off``."""
+    for _ in range(count):
+        off = skip_name(data, off) + 4
+    return off
 
 
 def skip_records(data: bytes, off: int, count: int) -> int:

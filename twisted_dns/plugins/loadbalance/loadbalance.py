@@ -50,6 +50,7 @@ from twisted_dns.wire import (
     Malformed,
     rcode,
     skip_name,
+    skip_questions,
 )
 
 NAME = "loadbalance"
@@ -229,9 +230,7 @@ def _section_types(data: bytes) -> list[list[int]] | None:
         _id, _flags, qd, an, ns, ar = HEADER.unpack_from(data)
         if an + ns + ar < 2:
             return None  # nothing to reorder
-        off = 12
-        for _ in range(qd):
-            off = skip_name(data, off) + 4
+        off = skip_questions(data, 12, qd)
         sections: list[list[int]] = [[], [], []]
         bounds = (an, an + ns)
         for index in range(an + ns + ar):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twisted_dns.pkg.durations import Duration, parse_duration
-from twisted_dns.plugins.log.classify import ALL, class_from_string
+from twisted_dns.pkg.response import Class, class_from_string
 from twisted_dns.plugins.log.log import (
     COMBINED_LOG_FORMAT,
     COMMON_LOG_FORMAT,
@@ -37,7 +37,7 @@ def parse(c) -> list[Rule]:
                 args = args[:-1]
             scopes = [_fqdn(arg) for arg in args]
 
-        classes: set[str] = set()
+        classes: set[Class] = set()
         min_duration = Duration(0)
         while c.next_block():
             option = c.val()
@@ -63,7 +63,7 @@ def parse(c) -> list[Rule]:
                     raise c.err(f"Illegal duration found: '{values[0]}'") from None
             else:
                 raise c.err(f"unknown property '{option}'")
-        frozen = frozenset(classes or {ALL})
+        frozen = frozenset(classes or {Class.ALL})
         rules.extend(Rule(scope, fmt, frozen, min_duration) for scope in scopes)
     return rules
 
