@@ -13,9 +13,9 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg import metrics
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.http import split_host_port
-from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.health import selfcheck
 from twisted_dns.plugins.health.health import SHARED_KEY, Health
 from twisted_dns.plugins.health.metrics import health_metrics
@@ -198,7 +198,7 @@ FAILURES = "coredns_health_request_failures_total"
 
 
 def sample(name: str, **labels: str) -> float | None:
-    return prometheus.current().registry.get_sample_value(name, labels)
+    return metrics.registry().get_sample_value(name, labels)
 
 
 def observations() -> tuple[float | None, float | None, float | None]:
@@ -228,7 +228,7 @@ class SelfCheckTests(unittest.TestCase):
     failure counted when it errs or takes 3 s; ticks come from a task.Clock."""
 
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
         self.clock = task.Clock()
         self.fetches: list[tuple[bytes, defer.Deferred]] = []
 
