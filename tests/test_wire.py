@@ -6,6 +6,7 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -184,3 +185,45 @@ class FromRRsetsTests(unittest.TestCase):
         relative = dns.rrset.RRset(dns.name.from_text("www", None), 1, 1)
         relative.add(dns.rdata.from_text(1, 1, "192.0.2.1"))
         self.assertRaises(ValueError, wire.from_rrsets, request_for(), 0, [relative])
+
+
+class ReaderTests(unittest.TestCase):
+    def message(self) -> bytes:
+        """A reply with a compressed answer and an authority record: offsets to walk."""
+        reply = dns.message.make_response(request_for("www.example.org.").message())
+        reply.set_rcode(dns.rcode.NXDOMAIN)
+        reply.answer.append(rrset("www.example.org.", "CNAME", "example.org."))
+        reply.authority.append(rrset("example.org.", "NS", "ns.example.org."))
+        return reply.to_wire()
+
+    def test_numbers_are_dnspython_s(self) -> None:
+        for name in ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                     "BADVERS"):
+            self.assertEqual(getattr(wire, name), dns.rcode.from_text(name), name)
+        for name in ("A", "NS", "CNAME", "SOA", "MX", "AAAA", "SRV", "SIG", "OPT", "RRSIG",
+                     "TKEY", "TSIG", "IXFR", "AXFR"):
+            self.assertEqual(getattr(wire, f"TYPE_{name}"), dns.rdatatype.from_text(name), name)
+        self.assertEqual((wire.OPCODE_QUERY, wire.OPCODE_NOTIFY, wire.OPCODE_UPDATE),
+                         (dns.opcode.QUERY, dns.opcode.NOTIFY, dns.opcode.UPDATE))
+        self.assertEqual(wire.CLASS_IN, dns.rdataclass.IN)
+
+    def test_header_and_rcode(self) -> None:
+        data = self.message()
+        self.assertEqual(wire.HEADER.unpack_from(data)[2:], (1, 1, 1, 0))
+        self.assertEqual(wire.rcode(data), dns.rcode.NXDOMAIN)
+
+    def test_skip_name(self) -> None:
+        data = self.message()
+        question_end = wire.skip_name(data, 12)
+        self.assertEqual(data[12:question_end], b"\x03www\x07example\x03org\x00")
+        # the answer's owner is a pointer to the question name: two bytes
+        self.assertEqual(wire.skip_name(data, question_end + 4), question_end + 6)
+
+    def test_skip_records(self) -> None:
+        data = self.message()
+        self.assertEqual(wire.skip_records(data, wire.skip_name(data, 12) + 4, 2), len(data))
+
+    def test_bad_names(self) -> None:
+        self.assertRaises(wire.Malformed, wire.skip_name, b"\x40" + b"x" * 64 + b"\x00", 0)
+        self.assertRaises(wire.Malformed, wire.skip_name, b"\x03www\xc0", 0)
+        self.assertRaises(IndexError, wire.skip_name, b"\x03www\x07exa", 0)

@@ -13,6 +13,9 @@ import struct
 import dns.message
 
 from twisted_dns.names import PLAIN, name_text
+from twisted_dns.wire import HEADER as _HEADER
+from twisted_dns.wire import RR_FIXED as _RR_FIXED
+from twisted_dns.wire import TYPE_OPT, Malformed, skip_name
 
 #: The largest UDP reply we send and the payload size we advertise (DNS flag day 2020).
 DEFAULT_UDP_SIZE = 1232
@@ -21,12 +24,8 @@ MIN_UDP_SIZE = 512
 #: A TCP message is length-prefixed with two bytes.
 MAX_TCP_SIZE = 65535
 
-_HEADER = struct.Struct("!HHHHHH")
 _QTAIL = struct.Struct("!HH")
-_RR_FIXED = struct.Struct("!HHIH")
 _OPTION = struct.Struct("!HH")
-
-TYPE_OPT = 41
 
 _new = object.__new__
 
@@ -170,7 +169,7 @@ class Request:
                     names = _names(question)
                 self.qname, self.qname_lower = names
                 for _ in range(qd - 1):
-                    off = _skip_name(wire, off, msg_id, flags) + 4
+                    off = skip_name(wire, off) + 4
             else:
                 self.qname = self.qname_lower = ""
                 self.qtype = self.qclass = 0
@@ -193,6 +192,8 @@ class Request:
                 raise FormError("message ends inside a record", msg_id, flags)
         except (IndexError, struct.error):
             raise FormError("message ends early", msg_id, flags) from None
+        except Malformed as exc:
+            raise FormError(str(exc), msg_id, flags) from None
         return self
 
     @classmethod
@@ -207,7 +208,7 @@ class Request:
         unpack = _RR_FIXED.unpack_from
         for index in range(count):
             root = wire[off] == 0
-            off = off + 1 if root else _skip_name(wire, off, self.id, self.flags)
+            off = off + 1 if root else skip_name(wire, off)
             rtype, rclass, ttl, rdlen = unpack(wire, off)
             off += 10
             end = off + rdlen
@@ -340,16 +341,3 @@ def _names(question: bytes) -> tuple[str, str]:
     return names
 
 
-def _skip_name(wire: bytes, off: int, msg_id: int, flags: int) -> int:
-    """The offset just past the (possibly compressed) name at ``off``."""
-    while True:
-        length = wire[off]
-        if length == 0:
-            return off + 1
-        if length >= 0xC0:
-            if off + 1 >= len(wire):
-                raise FormError("message ends inside a name", msg_id, flags)
-            return off + 2
-        if length > 63:
-            raise FormError("bad label type", msg_id, flags)
-        off += length + 1

@@ -22,7 +22,6 @@ from typing import Any
 
 import dns.flags
 import dns.message
-import dns.rcode
 from twisted.internet.error import MessageLengthError
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -36,8 +35,6 @@ log = Logger(namespace="response")
 #: EDNS option codes a reply may echo from the query when the plugin set no OPT of its own.
 #: Empty by default (CoreDNS echoes a few it knows); plugins register theirs here.
 SUPPORTED_OPTIONS: set[int] = set()
-
-_SERVFAIL = int(dns.rcode.SERVFAIL)
 
 
 def register_option(code: int) -> None:
@@ -62,7 +59,7 @@ def render(request: Request, reply: dns.message.Message) -> bytes:
     elif reply.opt is not None or rcode > 15:
         reply.use_edns(False)
         # an extended rcode cannot be said without EDNS
-        reply.set_rcode(rcode if rcode <= 15 else _SERVFAIL)
+        reply.set_rcode(rcode if rcode <= 15 else wire.SERVFAIL)
     return reply.to_wire(max_size=request.max_size, prefer_truncation=True)
 
 
@@ -72,7 +69,7 @@ def fit(request: Request, data: bytes) -> bytes:
         message = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
     except Exception:
         log.failure("reply of {size} bytes does not decode; sending TC", size=len(data))
-        return wire.reply(request, rcode=data[3] & 0xF if len(data) > 3 else _SERVFAIL,
+        return wire.reply(request, rcode=wire.rcode(data) if len(data) > 3 else wire.SERVFAIL,
                           tc=True)
     return render(request, message)
 
@@ -100,7 +97,7 @@ class ResponseWriter:
             data = reply
             if len(data) > MIN_UDP_SIZE and len(data) > self.request.max_size:
                 data = fit(self.request, data)
-            rcode = data[3] & 0xF
+            rcode = data[3] & 0xF  # wire.rcode(data), inlined: every reply passes here
         elif isinstance(reply, dns.message.Message):
             data = render(self.request, reply)
             rcode = int(reply.rcode())
@@ -175,10 +172,11 @@ class CaptureWriter(ResponseWriter):
         self.sent.append(data)
 
 
-def _rcode_of(reply: Any) -> int:
+def rcode_of(reply: bytes | dns.message.Message) -> int:
+    """The rcode of a reply, wire bytes (the header's four bits) or a Message."""
     if isinstance(reply, dns.message.Message):
         return int(reply.rcode())
-    return reply[3] & 0xF
+    return wire.rcode(reply)
 
 
 @implementer(IResponseWriter)
@@ -205,7 +203,7 @@ class Recorder:
         self.written = True
         self.writer.write(reply)
         inner_rcode = getattr(self.writer, "rcode", None)
-        self.rcode = inner_rcode if inner_rcode is not None else _rcode_of(reply)
+        self.rcode = inner_rcode if inner_rcode is not None else rcode_of(reply)
         self.size = getattr(self.writer, "size", 0)
 
     def close(self) -> None:
@@ -231,7 +229,7 @@ class NonWriter:
     def write(self, reply: bytes | dns.message.Message) -> None:
         self.reply = reply
         self.written = True
-        self.rcode = _rcode_of(reply)
+        self.rcode = rcode_of(reply)
         self.size = len(reply) if isinstance(reply, bytes) else 0
 
     def close(self) -> None:

@@ -1,14 +1,22 @@
-"""Build DNS replies straight from wire bytes, without dnspython.
+"""The DNS wire format without dnspython: replies built from ready records, messages read.
 
-For plugins that answer from data they already hold (whoami, static answers, the server's own
-error replies): the reply copies the query's ID, opcode, RD and CD bits and its question
-section byte for byte, so it always matches the query, and carries an OPT record exactly when
-the query had one. A record is ``rr(name, type, class, ttl, rdata)``; ``QNAME_POINTER`` names
-the question's owner name with two bytes.
+Writing is for plugins that answer from data they already hold (whoami, static answers, the
+server's own error replies): the reply copies the query's ID, opcode, RD and CD bits and its
+question section byte for byte, so it always matches the query, and carries an OPT record
+exactly when the query had one. A record is ``rr(name, type, class, ttl, rdata)``;
+``QNAME_POINTER`` names the question's owner name with two bytes.
 
     answer = wire.rr(wire.QNAME_POINTER, dns.rdatatype.A, dns.rdataclass.IN, 0,
                      wire.a_rdata(request.client_host))
     writer.write(wire.reply(request, answer=[answer], aa=True))
+
+Reading is for the fast paths that look into a reply without decoding it (cache, minimal,
+loadbalance, response typing) and for the query itself (``Request``): the header and record
+layouts (:data:`HEADER`, :data:`RR_FIXED`), :func:`skip_name`, :func:`skip_questions`,
+:func:`skip_records` and :func:`rcode`. A message they cannot read is :class:`Malformed`, or
+an ``IndexError``/``struct.error`` when it ends early (callers catch the three together).
+The rcode, opcode, type and class numbers are plain ints, which hot paths compare without
+dnspython's enums.
 """
 
 from __future__ import annotations
@@ -39,10 +47,21 @@ _COPIED = 0x7800 | RD | CD
 #: the DO bit inside the OPT record's TTL field
 DO = 0x8000
 
-TYPE_OPT = 41
+#: rcodes (RFC 1035 4.1.1; BADVERS, RFC 6891, needs the OPT record's upper bits)
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
+BADVERS = 16
+#: opcodes (the flags word's bits 11-14)
+OPCODE_QUERY, OPCODE_NOTIFY, OPCODE_UPDATE = 0, 4, 5
+#: record types
+TYPE_A, TYPE_NS, TYPE_CNAME, TYPE_SOA, TYPE_MX, TYPE_AAAA, TYPE_SRV = 1, 2, 5, 6, 15, 28, 33
+TYPE_SIG, TYPE_OPT, TYPE_RRSIG = 24, 41, 46
+TYPE_TKEY, TYPE_TSIG, TYPE_IXFR, TYPE_AXFR = 249, 250, 251, 252
+CLASS_IN = 1
 
-_HEADER = struct.Struct("!HHHHHH")
-_RR_FIXED = struct.Struct("!HHIH")
+#: the header: ID, flags, QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT
+HEADER = struct.Struct("!HHHHHH")
+#: a record after its owner name: type, class, TTL, RDLENGTH (then the RDATA)
+RR_FIXED = struct.Struct("!HHIH")
 #: an OPT record: root owner, type, UDP size, extended rcode/version/flags, rdata length
 _OPT_FIXED = struct.Struct("!BHHIH")
 _SRV_FIXED = struct.Struct("!HHH")
@@ -52,7 +71,7 @@ _SOA_FIXED = struct.Struct("!IIIII")
 
 def rr(name: bytes, rdtype: int, rdclass: int, ttl: int, rdata: bytes) -> bytes:
     """One resource record in wire form; ``name`` is wire bytes (or ``QNAME_POINTER``)."""
-    return name + _RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata)) + rdata
+    return name + RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata)) + rdata
 
 
 def opt(udp_size: int, do: bool = False, ext_rcode: int = 0, options: bytes = b"") -> bytes:
@@ -83,7 +102,7 @@ def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
                                ((rcode >> 4) << 24) | (DO if request.do else 0), 0)
     else:
         tail = b""
-    header = _HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),
+    header = HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),
                           arcount)
     if answer or authority or additional:
         return b"".join((header, qd, *answer, *authority, *additional, tail))
@@ -93,12 +112,51 @@ def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
 def header_reply(msg_id: int, query_flags: int, rcode: int) -> bytes:
     """A bare header reply (no sections) for a query whose body could not be read."""
     flags = QR | (query_flags & _COPIED) | (rcode & 0xF)
-    return _HEADER.pack(msg_id, flags, 0, 0, 0, 0)
+    return HEADER.pack(msg_id, flags, 0, 0, 0, 0)
 
 
 def rcode(data: bytes) -> int:
     """The rcode in a wire message's header (the lower four bits only)."""
     return data[3] & 0xF
+
+
+class Malformed(ValueError):  # noqa: N818 - a reason, not an error of ours
+    """The bytes do not hold a well-formed DNS message."""
+
+
+def skip_name(data: bytes, off: int) -> int:
+    """The offset just past the (possibly compressed) name at ``off``.
+
+    :class:`Malformed` for a label type other than a length or a pointer, or a pointer cut
+    off by the end; ``IndexError`` when the message ends inside the name.
+    """
+    while True:
+        length = data[off]
+        if length == 0:
+            return off + 1
+        if length >= 0xC0:
+            if off + 1 >= len(data):
+                raise Malformed("message ends inside a name")
+            return off + 2
+        if length > 63:
+            raise Malformed("bad label type")
+        off += length + 1
+
+
+def skip_questions(data: bytes, off: int, count: int) -> int:
+    """The offset past ``count`` question entries (name, type, class) starting at ``off``."""
+    for _ in range(count):
+        off = skip_name(data, off) + 4
+    return off
+
+
+def skip_records(data: bytes, off: int, count: int) -> int:
+    """The offset past ``count`` records starting at ``off`` (no check that it is inside)."""
+    unpack = RR_FIXED.unpack_from
+    for _ in range(count):
+        off = skip_name(data, off)
+        off += 10 + unpack(data, off)[3]
+    return off
 
 
 def name(text: str) -> bytes:
@@ -174,7 +232,7 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
             if type(rrset) is WireRRset:
                 for data in rrset.rdatas:
                     owner = names.encode(rrset.labels, size)
-                    out.append(b"".join((owner, _RR_FIXED.pack(rdtype, rdclass, ttl,
+                    out.append(b"".join((owner, RR_FIXED.pack(rdtype, rdclass, ttl,
                                                                len(data)), data)))
                     size += len(out[-1])
                     count += 1
@@ -183,7 +241,7 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
             for rdata in rrset:
                 owner = names.encode(rrset.name.labels, size)
                 data = write(rdata, names, size + len(owner) + 10)
-                record = b"".join((owner, _RR_FIXED.pack(rdtype, rdclass, ttl, len(data)), data))
+                record = b"".join((owner, RR_FIXED.pack(rdtype, rdclass, ttl, len(data)), data))
                 out.append(record)
                 size += len(record)
                 count += 1
@@ -196,7 +254,7 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
     if size > request.max_size:
         raise TooBig(f"{size} bytes")
     flags = QR | (request.flags & _COPIED) | (rcode & 0xF) | (AA if aa else 0)
-    out.insert(0, _HEADER.pack(request.id, flags, 1, *counts))
+    out.insert(0, HEADER.pack(request.id, flags, 1, *counts))
     return b"".join(out)
 
 
@@ -320,13 +378,13 @@ def transfer_messages(request: Request, records: Iterable[tuple], per_message: i
     size = start
     for owner, rdtype, rdclass, ttl, rdata in records:
         if len(out) >= per_message:
-            yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
+            yield HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
             out, names, size = [], _Names(qd), start
-        record = names.encode(owner, size) + _RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata))
+        record = names.encode(owner, size) + RR_FIXED.pack(rdtype, rdclass, ttl, len(rdata))
         if size + len(record) + len(rdata) > max_size and out:
-            yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
+            yield HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
             out, names, size = [], _Names(qd), start
-            record = names.encode(owner, size) + _RR_FIXED.pack(rdtype, rdclass, ttl,
+            record = names.encode(owner, size) + RR_FIXED.pack(rdtype, rdclass, ttl,
                                                                 len(rdata))
         record += rdata
         if size + len(record) > max_size:
@@ -334,4 +392,4 @@ def transfer_messages(request: Request, records: Iterable[tuple], per_message: i
         out.append(record)
         size += len(record)
     if out:
-        yield _HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)
+        yield HEADER.pack(request.id, flags, 1, len(out), 0, 0) + qd + b"".join(out)

@@ -18,13 +18,14 @@ from zope.interface import implementer
 
 from tests.plugins import configure, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
+from twisted_dns import wire
 from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.plugins.cache import walker
 from twisted_dns.plugins.cache.handler import Cache, Config
+from twisted_dns.plugins.cache.layout import read_layout
 from twisted_dns.plugins.cache.setup import parse, setup
 from twisted_dns.plugins.cache.storage import Store, effective_capacity
 from twisted_dns.plugins.whoami.whoami import Whoami
@@ -104,7 +105,7 @@ class Upstream:
         if reply is None:
             return SERVFAIL
         writer.write(reply)
-        return reply[3] & 0xF if isinstance(reply, bytes) else int(reply.rcode())
+        return wire.rcode(reply) if isinstance(reply, bytes) else int(reply.rcode())
 
 
 class CacheTestCase(unittest.TestCase):
@@ -347,6 +348,18 @@ class DenialTests(CacheTestCase):
         self.assertEqual(self.cache.metrics()["coredns_cache_entries"],
                          {"success": 0, "denial": 1})
 
+    def test_cname_only_answer_is_a_success(self) -> None:
+        """As CoreDNS: a NOERROR reply with answers is NOERROR, whatever their type."""
+        def cname_only(request: Request) -> dns.message.Message:
+            reply = dns.message.make_response(request.message())
+            reply.answer.append(dns.rrset.from_text(request.qname, 300, "IN", "CNAME",
+                                                    "elsewhere.example.net."))
+            return reply
+
+        self.upstream.reply = cname_only
+        self.ask()
+        self.assertEqual((len(self.cache.pcache), len(self.cache.ncache)), (1, 0))
+
     def test_denial_max_ttl(self) -> None:
         self.upstream.reply = lambda request: denial(request, 86400, 86400)
         self.assertEqual(self.ttls(self.ask("nope.example.org")), [1800])
@@ -435,6 +448,40 @@ class NotCachedTests(CacheTestCase):
 
         self.upstream.reply = refused
         self.assertNotCached()
+
+    def test_nxdomain_without_soa(self) -> None:
+        """As CoreDNS: a denial without an SOA has no TTL to be kept for."""
+        def bare(request: Request) -> dns.message.Message:
+            reply = dns.message.make_response(request.message())
+            reply.set_rcode(NXDOMAIN)
+            return reply
+
+        self.upstream.reply = bare
+        self.assertNotCached("nope.example.org")
+
+    def test_nxdomain_with_answers(self) -> None:
+        """CoreDNS types a name that answers and does not exist as OTHERERROR."""
+        def cname_to_nowhere(request: Request) -> dns.message.Message:
+            reply = denial(request, 300, 300)
+            reply.answer.append(dns.rrset.from_text(request.qname, 300, "IN", "CNAME",
+                                                    "gone.example.org."))
+            return reply
+
+        self.upstream.reply = cname_to_nowhere
+        self.assertNotCached()
+
+    def test_expired_signature_with_do(self) -> None:
+        def signed(request: Request) -> dns.message.Message:
+            reply = answer(request)
+            reply.use_edns(0, dns.flags.DO)
+            reply.answer.append(dns.rrset.from_text(
+                request.qname, 300, "IN", "RRSIG",
+                f"A 13 3 300 {int(START) - 60} {int(START) - 3600} 12345 example.org. "
+                "c2lnbmF0dXJl"))
+            return reply
+
+        self.upstream.reply = signed
+        self.assertNotCached(use_edns=0, want_dnssec=True)
 
     def test_zone_transfer(self) -> None:
         self.upstream.reply = lambda request: denial(request, 300, 300, rcode=0)
@@ -701,55 +748,26 @@ class ServeStaleTests(CacheTestCase):
         self.assertEqual(self.ttls(self.ask()), [100])
 
 
-class WalkerTests(unittest.TestCase):
-    def walk(self, message: dns.message.Message) -> walker.Walked:
-        return walker.walk(message.to_wire(), START)
-
+class LayoutTests(unittest.TestCase):
     def test_offsets_skip_the_opt(self) -> None:
         request = make_request("www.example.org", use_edns=0)
         reply = answer(request, 300, "192.0.2.1", "192.0.2.2")
         data = reply.to_wire()
-        walked = walker.walk(data, START)
-        self.assertEqual(walked.type, walker.NOERROR)
-        self.assertEqual((walked.ancount, walked.arcount, walked.min_ttl), (2, 0, 300))
-        self.assertEqual(len(walked.ttl_offsets), 2)
-        for off in walked.ttl_offsets:
+        layout = read_layout(data)
+        self.assertEqual((layout.ancount, layout.arcount, layout.min_ttl), (2, 0, 300))
+        self.assertEqual(len(layout.ttl_offsets), 2)
+        for off in layout.ttl_offsets:
             self.assertEqual(int.from_bytes(data[off:off + 4], "big"), 300)
-        self.assertEqual(data[walked.body_end:walked.body_end + 3], b"\x00\x00\x29")
+        self.assertEqual(data[layout.body_end:layout.body_end + 3], b"\x00\x00\x29")
 
-    def test_types(self) -> None:
-        request = make_request("www.example.org")
-        self.assertEqual(self.walk(denial(request, 1, 2)).type, walker.NAMEERROR)
-        self.assertEqual(self.walk(denial(request, 1, 2, rcode=0)).type, walker.NODATA)
-        self.assertEqual(self.walk(servfail(request)).type, walker.SERVERERROR)
-        empty = dns.message.make_response(request.message())
-        self.assertEqual(self.walk(empty).type, walker.NOERROR)
-        empty.authority.append(dns.rrset.from_text("example.org.", 60, "IN", "NS",
-                                                   "ns.example.org."))
-        self.assertEqual(self.walk(empty).type, walker.DELEGATION)
-        cname_only = dns.message.make_response(request.message())
-        cname_only.answer.append(dns.rrset.from_text("www.example.org.", 60, "IN", "CNAME",
-                                                     "x.example.net."))
-        self.assertEqual(self.walk(cname_only).type, walker.NODATA)
-
-    def test_expired_signature_is_an_error(self) -> None:
-        request = make_request("www.example.org", use_edns=0, want_dnssec=True)
-        reply = answer(request)
-        reply.use_edns(0, dns.flags.DO)  # only a DO reply's signatures are checked
-        sig = ("A 13 3 300 {expire} {incept} 12345 example.org. "
-               "c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl")
-        valid = sig.format(expire=int(START) + 3600, incept=int(START) - 3600)
-        reply.answer.append(dns.rrset.from_text("www.example.org.", 300, "IN", "RRSIG", valid))
-        self.assertEqual(self.walk(reply).type, walker.NOERROR)
-        reply.answer[1] = dns.rrset.from_text(
-            "www.example.org.", 300, "IN", "RRSIG",
-            sig.format(expire=int(START) - 60, incept=int(START) - 3600))
-        self.assertEqual(self.walk(reply).type, walker.OTHERERROR)
+    def test_soa_minimum(self) -> None:
+        layout = read_layout(denial(make_request("nope.example.org"), 300, 60).to_wire())
+        self.assertEqual((layout.nscount, layout.min_ttl, layout.soa_minimum), (1, 300, 60))
 
     def test_unreadable(self) -> None:
         data = answer(make_request("www.example.org")).to_wire()
         for bad in (data[:-1], data + b"\x00", data[:4] + b"\x00\x02" + data[6:]):
-            self.assertRaises(walker.Unreadable, walker.walk, bad, START)
+            self.assertRaises(wire.Malformed, read_layout, bad)
 
 
 class SetupTests(unittest.TestCase):

@@ -18,8 +18,8 @@ from twisted.trial import unittest
 from tests.plugins import NextPlugin, configure, make_request, reply_of
 from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg import metrics
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstream, parse_upstreams
-from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.forward import forward as forward_module
 from twisted_dns.plugins.forward.forward import Forward, Options
 from twisted_dns.plugins.forward.health import HealthCheck, check_query
@@ -45,7 +45,7 @@ def forward_of(corefile: str) -> Forward:
 
 def sample(name: str, **labels: str) -> float | None:
     """A sample of the process's metrics now (None: no such series)."""
-    return prometheus.current().registry.get_sample_value(name, labels)
+    return metrics.registry().get_sample_value(name, labels)
 
 
 def duration_count(to: str, rcode: str) -> float | None:
@@ -252,7 +252,7 @@ class FakeProxy:
 
 class HandlerTests(unittest.TestCase):
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
 
     def make(self, n: int = 1, next_plugin=None, **options) -> tuple[Forward, list[FakeProxy]]:
         self.clock = task.Clock()
@@ -329,7 +329,7 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual((len(proxies[0].sent), len(proxies[1].sent)), (1, 1))
         self.assertEqual(forward.concurrent, 0)
         name = "coredns_proxy_request_duration_seconds"
-        self.assertEqual([metric.samples for metric in prometheus.current().registry.collect()
+        self.assertEqual([metric.samples for metric in metrics.registry().collect()
                           if metric.name == name], [[]])  # no reply: nothing measured
 
     def test_no_health_check_with_max_fails_zero(self) -> None:
@@ -462,7 +462,7 @@ class HandlerTests(unittest.TestCase):
 
 class HealthCheckTests(unittest.TestCase):
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
 
     def test_down_after_max_fails_up_after_a_reply(self) -> None:
         clock = task.Clock()
@@ -701,7 +701,7 @@ class ProxyMetricsTests(unittest.TestCase):
     """Real proxies to loopback upstreams: connection reuse, and counting across a reload."""
 
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
         port = reactor.listenUDP(0, FakeUpstream(answer), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.to = f"127.0.0.1:{port.getHost().port}"

@@ -13,8 +13,8 @@ from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.config import BlockConfig, Configuration, Controller
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg import metrics
 from twisted_dns.pkg.durations import parse_duration
-from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.health import selfcheck
 from twisted_dns.plugins.health.health import SHARED_KEY, Health
 from twisted_dns.plugins.health.metrics import health_metrics
@@ -180,7 +180,7 @@ FAILURES = "coredns_health_request_failures_total"
 
 
 def sample(name: str, **labels: str) -> float | None:
-    return prometheus.current().registry.get_sample_value(name, labels)
+    return metrics.registry().get_sample_value(name, labels)
 
 
 def observations() -> tuple[float | None, float | None, float | None]:
@@ -210,7 +210,7 @@ class SelfCheckTests(unittest.TestCase):
     failure counted when it errs or takes 3 s; ticks come from a task.Clock."""
 
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
         self.clock = task.Clock()
         self.fetches: list[tuple[bytes, defer.Deferred]] = []
 

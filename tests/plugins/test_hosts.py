@@ -17,7 +17,7 @@ from tests.plugins.readme import check_examples, corefile_examples, plugin_readm
 from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness
-from twisted_dns.plugins import prometheus
+from twisted_dns.pkg import metrics
 from twisted_dns.plugins.hosts.hosts import Hosts, Reloader
 from twisted_dns.plugins.hosts.hostsfile import parse
 from twisted_dns.plugins.hosts.setup import setup
@@ -355,7 +355,7 @@ class ReloadTests(Fixture):
 
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float | None:
-    return prometheus.current().registry.get_sample_value(name, labels or {})
+    return metrics.registry().get_sample_value(name, labels or {})
 
 
 class MetricsTests(Fixture):
@@ -368,7 +368,7 @@ class MetricsTests(Fixture):
     MTIME_NS = 1_700_000_000_500_000_000
 
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
         self.clock = task.Clock()
         self.path = self.hosts_file(self.FILE)
         os.utime(self.path, ns=(self.MTIME_NS, self.MTIME_NS))

@@ -20,11 +20,13 @@ from twisted_dns.config import load as load_configuration
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg import metrics
+from twisted_dns.pkg.metrics import TIME_BUCKETS
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY, Exporter
 from twisted_dns.plugins.prometheus.handler import Metrics
-from twisted_dns.plugins.prometheus.metrics import server_label, version_labels
-from twisted_dns.plugins.prometheus.queries import TIME_BUCKETS, rcode_name
+from twisted_dns.plugins.prometheus.metrics import version_labels
+from twisted_dns.plugins.prometheus.queries import rcode_name
 from twisted_dns.plugins.prometheus.setup import setup
 from twisted_dns.response import CaptureWriter
 from twisted_dns.server.handler import QueryHandler, observe_all
@@ -293,12 +295,6 @@ class MetricsTests(unittest.TestCase):
         self.assertEqual([rcode_name(r) for r in (0, 2, 5, 16, 23, 4095)],
                          ["NOERROR", "SERVFAIL", "REFUSED", "BADSIG", "BADCOOKIE", "RCODE4095"])
 
-    def test_server_label(self) -> None:
-        self.assertEqual([server_label("dns", host, 53) for host in ("", "::", "0.0.0.0",
-                                                                     "127.0.0.1", "::1")],
-                         ["dns://:53", "dns://:53", "dns://:53", "dns://127.0.0.1:53",
-                          "dns://[::1]:53"])
-
     def test_fresh_is_isolated_current_is_kept(self) -> None:
         first = prometheus.fresh()
         first.panics.inc()
@@ -307,6 +303,12 @@ class MetricsTests(unittest.TestCase):
         self.assertIsNot(second, first)
         self.assertIs(prometheus.current(), second)
         self.assertEqual(second.registry.get_sample_value("coredns_panics_total"), 0)
+
+    def test_the_process_registry(self) -> None:
+        """The server metrics live beside every plugin's, in pkg.metrics' registry."""
+        self.assertIs(prometheus.fresh().registry, metrics.registry())
+        metrics.fresh()
+        self.assertIs(prometheus.current().registry, metrics.registry())
 
     def test_exposition(self) -> None:
         text = prometheus.fresh().exposition().decode()

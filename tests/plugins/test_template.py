@@ -15,7 +15,7 @@ from tests.plugins import NextPlugin, make_request, reply_of
 from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
-from twisted_dns.plugins import prometheus
+from twisted_dns.pkg import metrics
 from twisted_dns.plugins.template.goregex import RegexError, compile_go, translate
 from twisted_dns.plugins.template.metrics import root_string
 from twisted_dns.plugins.template.rr import RRError, parse_rr
@@ -283,7 +283,7 @@ class HandlerTests(unittest.TestCase):
 
 
 def sample(name: str, **labels: str) -> float | None:
-    return prometheus.current().registry.get_sample_value(name, labels)
+    return metrics.registry().get_sample_value(name, labels)
 
 
 class MetricsTests(unittest.TestCase):
@@ -291,7 +291,7 @@ class MetricsTests(unittest.TestCase):
     class and type (the template's for ANY), the section and the template as Go prints it."""
 
     def setUp(self) -> None:
-        prometheus.fresh()
+        metrics.fresh()
 
     @staticmethod
     def labels(zone: str = "example.", qclass: str = "IN", qtype: str = "A",

@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-import dns.rcode
 from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_dns.interfaces import NO_CLIENT_WRITE
+from twisted_dns.wire import SERVFAIL
 
 log = Logger(namespace="chain")
-
-SERVFAIL = int(dns.rcode.SERVFAIL)
-
 
 
 def next_or_failure(name: str, next_plugin: Any, request: Any, writer: Any) -> Any:

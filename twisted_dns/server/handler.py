@@ -46,19 +46,19 @@ from twisted.python.failure import Failure
 from twisted_dns import wire
 from twisted_dns.interfaces import NO_CLIENT_WRITE
 from twisted_dns.request import DEFAULT_UDP_SIZE, FormError, Request, ShortPacket
+from twisted_dns.wire import (
+    BADVERS,
+    CLASS_IN,
+    FORMERR,
+    NOTIMP,
+    OPCODE_NOTIFY,
+    OPCODE_QUERY,
+    QR,
+    REFUSED,
+    SERVFAIL,
+)
 
 log = Logger(namespace="server")
-
-FORMERR = 1
-SERVFAIL = 2
-NOTIMP = 4
-REFUSED = 5
-BADVERS = 16
-
-_QR = 0x8000
-_OPCODE_QUERY = 0
-_OPCODE_NOTIFY = 4
-_CLASS_IN = 1
 
 #: seconds between deadline sweeps while queries wait (how late a deadline SERVFAIL can be)
 DEADLINE_SLOT = 0.1
@@ -142,27 +142,27 @@ class QueryHandler:
         except ShortPacket:
             return None
         except FormError as e:
-            if not e.flags & _QR:
+            if not e.flags & QR:
                 self._unreadable(data, client, server, proto, make_writer)
             return None
         except Exception:
             log.failure("cannot read a query from {client}", client=client)
             return None
         flags = request.flags
-        if flags & _QR:
+        if flags & QR:
             return None
         request.start = self._seconds()
         writer = make_writer(request)
         try:
             opcode = (flags >> 11) & 0xF
-            if opcode != _OPCODE_QUERY and opcode != _OPCODE_NOTIFY:
+            if opcode != OPCODE_QUERY and opcode != OPCODE_NOTIFY:
                 return self._answer(request, writer, wire.header_reply(request.id, flags, NOTIMP))
             if (request.qdcount != 1 or request.ancount > 1 or request.nscount > 1
                     or request.arcount > 2):
                 return self._answer(request, writer,
                                     wire.header_reply(request.id, flags & 0x87FF, FORMERR))
             router = self.router
-            if request.qclass != _CLASS_IN and not router.allow_chaos:
+            if request.qclass != CLASS_IN and not router.allow_chaos:
                 return self._answer(request, writer, wire.reply(request, REFUSED))
             if request.edns_version:
                 return self._answer(request, writer, wire.reply(request, BADVERS), BADVERS)
@@ -210,7 +210,7 @@ class QueryHandler:
         request.start = self._seconds()
         writer = make_writer(request)
         opcode = (request.flags >> 11) & 0xF
-        if opcode != _OPCODE_QUERY and opcode != _OPCODE_NOTIFY:
+        if opcode != OPCODE_QUERY and opcode != OPCODE_NOTIFY:
             reply = wire.header_reply(request.id, request.flags, NOTIMP)
         else:
             reply = wire.header_reply(request.id, request.flags & 0x87FF, FORMERR)

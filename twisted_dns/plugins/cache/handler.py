@@ -3,8 +3,9 @@
 A query is looked up by (lower-case name, type, class, DO, CD) in the denial store, then the
 success store. A hit is written from the entry's bytes (see :mod:`.storage`) and may start a
 background refresh (prefetch, or an expired entry served stale). A miss goes down the chain
-through a :class:`CacheWriter`, which walks the reply once (:mod:`.walker`), stores it when
-CoreDNS would, and sends the client the reply with its TTLs set to the cached duration.
+through a :class:`CacheWriter`, which types the reply (:mod:`twisted_dns.pkg.response`), reads
+its layout (:mod:`.layout`), stores it when CoreDNS would, and sends the client the reply with
+its TTLs set to the cached duration.
 
 Time is the reactor's (``IReactorTime.seconds``); background refreshes run from
 ``callLater(0)``, after the hit has been answered.
@@ -24,15 +25,16 @@ from zope.interface import implementer
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin, IResponseWriter
 from twisted_dns.names import longest_match
-from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
-from twisted_dns.plugins.cache import walker
+from twisted_dns.pkg.chain import as_deferred, next_or_failure
+from twisted_dns.pkg.response import Type, typify
+from twisted_dns.plugins.cache.layout import Layout, read_layout
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS, Entry, Store, effective_capacity
+from twisted_dns.response import rcode_of
+from twisted_dns.wire import NOERROR, NXDOMAIN, SERVFAIL
 
 NAME = "cache"
 log = Logger(namespace=NAME)
 
-NOERROR = 0
-NXDOMAIN = 3
 _OPCODE = 0x7800
 
 #: CoreDNS's dnsutil.MinimalDefaultTTL and MaximumDefaulTTL
@@ -41,9 +43,11 @@ MAX_TTL = 3600
 MAX_NTTL = MAX_TTL // 2
 DEFAULT_CAPACITY = 10000
 
-_SUCCESS_TYPES = frozenset((walker.NOERROR, walker.DELEGATION))
-_DENIAL_TYPES = frozenset((walker.NAMEERROR, walker.NODATA))
-_UNCACHED_TYPES = frozenset((walker.OTHERERROR, walker.META, walker.UPDATE))
+_SUCCESS_TYPES = frozenset((Type.NOERROR, Type.DELEGATION))
+_DENIAL_TYPES = frozenset((Type.NAMEERROR, Type.NODATA))
+_UNCACHED_TYPES = frozenset((Type.OTHERERROR, Type.META, Type.UPDATE))
+#: the types kept for their records' lowest TTL (the others for MIN_TTL, as dnsutil.MinimalTTL)
+_TTL_TYPES = frozenset((Type.NOERROR, Type.NAMEERROR, Type.NODATA))
 
 
 @dataclass
@@ -68,12 +72,6 @@ class Config:
     success_except: list[str] = field(default_factory=list)
     denial_except: list[str] = field(default_factory=list)
     keepttl: bool = False
-
-
-def _rcode_of(reply: Any) -> int:
-    if isinstance(reply, dns.message.Message):
-        return int(reply.rcode())
-    return reply[3] & 0xF
 
 
 def _clamp(ttl: int, low: int, high: int) -> int:
@@ -230,27 +228,31 @@ class Cache:
         else:
             data = bytes(reply)
         now = self._seconds()
+        kind = typify(data, now)  # a message that does not read is OTHERERROR
+        if kind in _UNCACHED_TYPES:
+            return None
         try:
-            walked = walker.walk(data, now)
-        except walker.Unreadable:
+            layout = read_layout(data)
+        except wire.Malformed:
             return None
-        kind = walked.type
-        if walked.flags & (wire.TC | _OPCODE) or kind in _UNCACHED_TYPES:
+        if layout.flags & (wire.TC | _OPCODE):
             return None
+        if kind == Type.NAMEERROR and layout.soa_minimum is None:
+            return None  # as CoreDNS: a denial's TTL needs the SOA
         config = self.config
         if kind in _DENIAL_TYPES:
-            ttl = _clamp(_message_ttl(walked), config.denial_min_ttl, config.denial_ttl)
-        elif kind == walker.SERVERERROR:
+            ttl = _clamp(_message_ttl(kind, layout), config.denial_min_ttl, config.denial_ttl)
+        elif kind == Type.SERVERERROR:
             ttl = int(config.servfail_ttl)
         else:
-            ttl = _clamp(_message_ttl(walked), config.success_min_ttl, config.success_ttl)
-        question = data[12:walked.question_end]
+            ttl = _clamp(_message_ttl(kind, layout), config.success_min_ttl, config.success_ttl)
+        question = data[12:layout.question_end]
         asked = request.question_wire
         if question[-4:] != asked[-4:] or question[:-4].lower() != asked[:-4].lower():
             if ttl > 0:
                 self._counts(request).drops += 1
             return None
-        entry = Entry(data, walked, SUCCESS if kind in _SUCCESS_TYPES else DENIAL, ttl, now)
+        entry = Entry(data, layout, SUCCESS if kind in _SUCCESS_TYPES else DENIAL, ttl, now)
         if ttl > 0 and self._store(request.qname_lower, key, entry):
             counts = self._counts(request)
             if entry.kind == SUCCESS:
@@ -312,15 +314,13 @@ class Counts:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _message_ttl(walked: walker.Walked) -> int:
+def _message_ttl(kind: Type, layout: Layout) -> int:
     """CoreDNS's ``dnsutil.MinimalTTL``, with RFC 2308's SOA MINIMUM cap for denials."""
-    kind = walked.type
-    if walked.min_ttl is None or kind not in (walker.NOERROR, walker.NAMEERROR,
-                                                walker.NODATA):
+    if layout.min_ttl is None or kind not in _TTL_TYPES:
         return MIN_TTL
-    ttl = min(walked.min_ttl, MAX_TTL)
-    if kind in _DENIAL_TYPES and walked.soa_minimum is not None:
-        ttl = min(ttl, walked.soa_minimum)
+    ttl = min(layout.min_ttl, MAX_TTL)
+    if kind in _DENIAL_TYPES and layout.soa_minimum is not None:
+        ttl = min(ttl, layout.soa_minimum)
     return ttl
 
 
@@ -350,7 +350,7 @@ class CacheWriter:
         self.size = 0
 
     def write(self, reply: bytes | dns.message.Message) -> None:
-        rcode = _rcode_of(reply)
+        rcode = rcode_of(reply)
         if self.verify and rcode not in (NOERROR, NXDOMAIN):
             return
         self.refreshed = True

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from twisted_dns.pkg.metrics import block_server_label, plugin_collector
 from twisted_dns.plugins.cache.handler import Cache, Counts
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS
-from twisted_dns.plugins.prometheus.metrics import block_server_label, plugin_metrics
 
 #: counters without ``type``: (metric name, help, Counts attribute)
 _COUNTERS = (
@@ -91,8 +91,4 @@ def _by_labels(cache: Cache, block: Any) -> Iterator[tuple[tuple[str, str], Coun
 
 def collector() -> CacheCollector:
     """The process's cache collector, registered in the metrics registry on first use."""
-    def make(registry: Any) -> CacheCollector:
-        made = CacheCollector()
-        registry.register(made)
-        return made
-    return plugin_metrics("cache", make)
+    return plugin_collector("cache", CacheCollector)

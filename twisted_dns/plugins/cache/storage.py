@@ -14,7 +14,7 @@ import struct
 from collections import OrderedDict
 
 from twisted_dns import wire
-from twisted_dns.plugins.cache.walker import Walked
+from twisted_dns.plugins.cache.layout import Layout
 from twisted_dns.response import SUPPORTED_OPTIONS
 
 _ID_FLAGS = struct.Struct("!HH")
@@ -50,16 +50,16 @@ class Entry:
                  "counts_opt", "flags", "freq_hits", "freq_last", "kind", "orig_ttl",
                  "refreshing", "stored")
 
-    def __init__(self, data: bytes, walked: Walked, kind: str, ttl: int, now: float) -> None:
-        body_start = walked.question_end
-        self.body = data[body_start:walked.body_end]
+    def __init__(self, data: bytes, layout: Layout, kind: str, ttl: int, now: float) -> None:
+        body_start = layout.question_end
+        self.body = data[body_start:layout.body_end]
         # the TTL offsets, made relative to the body
-        self._ttl_offsets = tuple(off - body_start for off in walked.ttl_offsets)
-        self.flags = walked.flags & ~_PER_QUERY & 0xFFFF
-        self.ad = bool(walked.flags & wire.AD)
+        self._ttl_offsets = tuple(off - body_start for off in layout.ttl_offsets)
+        self.flags = layout.flags & ~_PER_QUERY & 0xFFFF
+        self.ad = bool(layout.flags & wire.AD)
         # the header's counts without and with the OPT record a reply to an EDNS client gets
-        self.counts = _COUNTS.pack(1, walked.ancount, walked.nscount, walked.arcount)
-        self.counts_opt = _COUNTS.pack(1, walked.ancount, walked.nscount, walked.arcount + 1)
+        self.counts = _COUNTS.pack(1, layout.ancount, layout.nscount, layout.arcount)
+        self.counts_opt = _COUNTS.pack(1, layout.ancount, layout.nscount, layout.arcount + 1)
         #: "success" or "denial": the store it lives in
         self.kind = kind
         #: the TTL it was cached with, and when (reactor seconds); what is left is

@@ -20,8 +20,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.pkg.chain import SERVFAIL, as_deferred, client_wrote, next_or_failure
+from twisted_dns.pkg.chain import as_deferred, client_wrote, next_or_failure
 from twisted_dns.pkg.durations import Duration
+from twisted_dns.wire import SERVFAIL
 
 log = Logger(namespace="errors")
 

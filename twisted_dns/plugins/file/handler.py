@@ -17,7 +17,6 @@ from typing import Any
 
 import dns.flags
 import dns.message
-import dns.rcode
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -29,16 +28,12 @@ from twisted_dns.plugins.file.lookup import NXDOMAIN, Result
 from twisted_dns.plugins.file.zone import Zone, Zones
 from twisted_dns.request import Request
 from twisted_dns.response import render
+from twisted_dns.wire import NOERROR, OPCODE_NOTIFY, REFUSED, SERVFAIL, TYPE_AXFR, TYPE_IXFR
 
 log = Logger(namespace="file")
 
 NAME = "file"
 
-NOERROR = int(dns.rcode.NOERROR)
-SERVFAIL = int(dns.rcode.SERVFAIL)
-REFUSED = int(dns.rcode.REFUSED)
-_AXFR, _IXFR = 252, 251
-_OPCODE_NOTIFY = 4
 #: the query flags a reply echoes (as CoreDNS's SetReply)
 _ECHOED = int(dns.flags.RD | dns.flags.CD)
 _QR, _AA = int(dns.flags.QR), int(dns.flags.AA)
@@ -104,9 +99,9 @@ class File:
         zone = self.zones[origin]
         if zone is None:
             return SERVFAIL
-        if request.qtype == _AXFR or request.qtype == _IXFR:
+        if request.qtype == TYPE_AXFR or request.qtype == TYPE_IXFR:
             return REFUSED
-        if request.opcode == _OPCODE_NOTIFY:
+        if request.opcode == OPCODE_NOTIFY:
             log.info("Dropping notify from {client} for {zone}", client=request.client_host,
                      zone=origin)
             return NOERROR

@@ -35,7 +35,7 @@ def entries() -> Any:
     """CoreDNS's ``coredns_file_entries`` gauge, by zone (``dns_name``)."""
     from prometheus_client import Gauge
 
-    from twisted_dns.plugins.prometheus.metrics import plugin_metrics
+    from twisted_dns.pkg.metrics import plugin_metrics
 
     return plugin_metrics("file", lambda registry: Gauge(
         "coredns_file_entries", "The number of entries in zone file grouped by domain name.",

@@ -31,15 +31,11 @@ from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.forward.metrics import ForwardMetrics, forward_metrics
 from twisted_dns.plugins.forward.proxy import Proxy
 from twisted_dns.plugins.forward.transport import Timeouts
+from twisted_dns.wire import FORMERR, NOERROR, REFUSED, SERVFAIL
 
 log = Logger(namespace="forward")
 
 NAME = "forward"
-
-NOERROR = 0
-FORMERR = 1
-SERVFAIL = 2
-REFUSED = 5
 
 #: the most time one query spends on its upstreams (the server answers SERVFAIL at 5 s)
 DEADLINE = 4.5
@@ -222,7 +218,7 @@ class _Exchange:
         options = forward.options
         request = self.request
         now = forward._seconds()
-        rcode = data[3] & 0xF
+        rcode = wire.rcode(data)
         # every reply counts, as CoreDNS's proxy counts it before forward looks at it
         self.proxy.metrics.observe(rcode, now - self.sent)
         if data[2] & 0x02 and self.proto == "udp" and options.prefer_udp \

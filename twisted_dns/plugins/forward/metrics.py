@@ -1,11 +1,12 @@
 """CoreDNS's *forward* metrics: ``coredns_forward_*`` and the ``coredns_proxy_*`` ones.
 
 Names, labels, help texts and buckets are CoreDNS's (``plugin/forward/metrics.go`` and
-``plugin/pkg/proxy/metrics.go``). The metric objects live in the process-wide registry
-(``prometheus.metrics.plugin_metrics``), made once and shared by every configuration, so counts
-go on across reloads. Each upstream's series are reached through an :class:`UpstreamMetrics`
-that keeps the children it has used, so a query costs a dict lookup and an ``observe`` (no
-``labels()`` call); a series appears on its first count, as CoreDNS's do.
+``plugin/pkg/proxy/metrics.go``). The metric objects live in the process's registry
+(:func:`twisted_dns.pkg.metrics.plugin_metrics`), made once and shared by every
+configuration, so counts go on across reloads. Each upstream's series are reached through an
+:class:`UpstreamMetrics` that keeps the children it has used, so a query costs a dict lookup
+and an ``observe`` (no ``labels()`` call); a series appears on its first count, as CoreDNS's
+do.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from twisted_dns.pkg.metrics import TIME_BUCKETS, plugin_metrics
 from twisted_dns.pkg.replacer import rcode_text
-from twisted_dns.plugins.prometheus.metrics import plugin_metrics
-from twisted_dns.plugins.prometheus.queries import TIME_BUCKETS
 
 #: the ``proxy_name`` label of *forward*'s proxies
 PROXY_NAME = "forward"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from twisted_dns.plugins.prometheus.metrics import plugin_metrics
+from twisted_dns.pkg.metrics import plugin_metrics
 
 #: CoreDNS's ``plugin.SlimTimeBuckets``: ``ExponentialBuckets(0.00025, 10, 5)``
 SLIM_TIME_BUCKETS = (0.00025, 0.0025, 0.025, 0.25, 2.5)

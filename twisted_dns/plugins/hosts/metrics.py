@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from twisted_dns.plugins.prometheus.metrics import plugin_metrics
+from twisted_dns.pkg.metrics import plugin_metrics
 
 
 @dataclass(frozen=True)

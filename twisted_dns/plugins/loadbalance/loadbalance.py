@@ -33,6 +33,25 @@ from zope.interface import implementer
 from twisted_dns.interfaces import IPlugin, IResponseWriter
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.loadbalance.weighted import Weights, parse_address
+from twisted_dns.wire import (
+    HEADER,
+    RR_FIXED,
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_AXFR,
+    TYPE_CNAME,
+    TYPE_IXFR,
+    TYPE_MX,
+    TYPE_OPT,
+    TYPE_SIG,
+    TYPE_SRV,
+    TYPE_TKEY,
+    TYPE_TSIG,
+    Malformed,
+    rcode,
+    skip_name,
+    skip_questions,
+)
 
 NAME = "loadbalance"
 
@@ -42,19 +61,13 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: one record: an RRset holding one rdata
 Record = dns.rrset.RRset
 
-_CNAME, _A, _MX, _AAAA, _SRV = 5, 1, 15, 28, 33
-_ADDRESS = (_A, _AAAA)
-_OPT, _SIG, _TKEY, _TSIG = 41, 24, 249, 250
-_AXFR, _IXFR = 252, 251
+_ADDRESS = (TYPE_A, TYPE_AAAA)
 _ANSWER, _AUTHORITY, _ADDITIONAL = 0, 1, 2
 
-_HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
-
 #: group ranks: the order a step leaves a section's groups in (address, MX, CNAME, rest)
-_POLICY_RANKS = {_A: 2, _AAAA: 2, _MX: 3, _CNAME: 0}
+_POLICY_RANKS = {TYPE_A: 2, TYPE_AAAA: 2, TYPE_MX: 3, TYPE_CNAME: 0}
 _POLICY_REST = 1
-_PREFER_RANKS = {_A: 1, _AAAA: 1, _MX: 2, _CNAME: 0}
+_PREFER_RANKS = {TYPE_A: 1, TYPE_AAAA: 1, TYPE_MX: 2, TYPE_CNAME: 0}
 _PREFER_REST = 3
 
 
@@ -76,11 +89,11 @@ def _split(records: list[Record]) -> tuple[list[Record], list[Record], list[Reco
     rest: list[Record] = []
     for record in records:
         rtype = record.rdtype
-        if rtype == _CNAME:
+        if rtype == TYPE_CNAME:
             cname.append(record)
         elif rtype in _ADDRESS:
             address.append(record)
-        elif rtype == _MX:
+        elif rtype == TYPE_MX:
             mx.append(record)
         else:
             rest.append(record)
@@ -110,10 +123,10 @@ class Balancer:
                 continue
             addresses = sum(1 for rtype in types if rtype in _ADDRESS)
             if self.weights is None:
-                if (addresses > 1 or sum(1 for rtype in types if rtype == _MX) > 1
+                if (addresses > 1 or sum(1 for rtype in types if rtype == TYPE_MX) > 1
                         or not _in_order(types, _POLICY_RANKS, _POLICY_REST)):
                     return True
-            elif (index != _AUTHORITY and addresses and qtype in (_A, _AAAA, _SRV)
+            elif (index != _AUTHORITY and addresses and qtype in (TYPE_A, TYPE_AAAA, TYPE_SRV)
                   and (addresses > 1 or not _in_order(types, _POLICY_RANKS, _POLICY_REST))):
                 return True
             if self.prefer and index != _AUTHORITY and (
@@ -128,7 +141,7 @@ class Balancer:
         for index, records in enumerate(sections):
             if self.weights is None:
                 records[:] = self._round_robin(records)
-            elif index != _AUTHORITY and qtype in (_A, _AAAA, _SRV):
+            elif index != _AUTHORITY and qtype in (TYPE_A, TYPE_AAAA, TYPE_SRV):
                 records[:] = self._weighted(records)
             if self.prefer and index != _AUTHORITY:
                 records[:] = self._preferred(records)
@@ -162,11 +175,11 @@ class Balancer:
     def apply(self, qtype: int, reply: bytes | dns.message.Message
               ) -> bytes | dns.message.Message:
         """The reply reordered (a Message), or ``reply`` itself when nothing would change."""
-        if qtype in (_AXFR, _IXFR):
+        if qtype in (TYPE_AXFR, TYPE_IXFR):
             return reply
         if isinstance(reply, dns.message.Message):
             return self._apply_message(qtype, reply)
-        if len(reply) < 12 or reply[3] & 0xF:
+        if len(reply) < 12 or rcode(reply):
             return reply
         types = _section_types(reply)
         if types is None or not self._needed(qtype, types):
@@ -214,36 +227,24 @@ def _section_types(data: bytes) -> list[list[int]] | None:
     """The record types of the answer, authority and additional sections (OPT left out);
     None for a signed or unreadable message."""
     try:
-        _id, _flags, qd, an, ns, ar = _HEADER.unpack_from(data)
+        _id, _flags, qd, an, ns, ar = HEADER.unpack_from(data)
         if an + ns + ar < 2:
             return None  # nothing to reorder
-        off = 12
-        for _ in range(qd):
-            off = _skip_name(data, off) + 4
+        off = skip_questions(data, 12, qd)
         sections: list[list[int]] = [[], [], []]
         bounds = (an, an + ns)
         for index in range(an + ns + ar):
-            off = _skip_name(data, off)
-            rtype, _class, _ttl, rdlen = _RR.unpack_from(data, off)
+            off = skip_name(data, off)
+            rtype, _class, _ttl, rdlen = RR_FIXED.unpack_from(data, off)
             off += 10 + rdlen
-            if rtype in (_TSIG, _TKEY, _SIG):
+            if rtype in (TYPE_TSIG, TYPE_TKEY, TYPE_SIG):
                 return None
-            if rtype != _OPT:
+            if rtype != TYPE_OPT:
                 section = 0 if index < bounds[0] else 1 if index < bounds[1] else 2
                 sections[section].append(rtype)
         return sections if off <= len(data) else None
-    except (IndexError, struct.error):
+    except (IndexError, struct.error, Malformed):
         return None
-
-
-def _skip_name(data: bytes, off: int) -> int:
-    while True:
-        length = data[off]
-        if length == 0:
-            return off + 1
-        if length >= 0xC0:
-            return off + 2
-        off += length + 1
 
 
 @implementer(IResponseWriter)

@@ -20,7 +20,7 @@ from twisted_dns.names import is_subdomain
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.durations import Duration
 from twisted_dns.pkg.replacer import EMPTY_VALUE, compile_format
-from twisted_dns.plugins.log.classify import ALL, classify, typify
+from twisted_dns.pkg.response import Class, classify, typify
 from twisted_dns.response import Recorder
 
 log = _TwistedLogger(namespace="log")
@@ -47,7 +47,7 @@ class Rule:
 
     name_scope: str = "."
     format: str = DEFAULT_LOG_FORMAT
-    classes: frozenset[str] = field(default_factory=lambda: frozenset({ALL}))
+    classes: frozenset[Class] = field(default_factory=lambda: frozenset({Class.ALL}))
     min_duration: Duration = field(default_factory=lambda: Duration(0))
 
     def matches(self, name: str) -> bool:
@@ -93,7 +93,7 @@ class Logger:
     def _emit(self, index: int, request: Any, recorder: Recorder) -> None:
         rule = self.rules[index]
         now = self.reactor.seconds()
-        if ALL not in rule.classes:
+        if Class.ALL not in rule.classes:
             wanted = classify(typify(recorder.reply, now)) in rule.classes
             if not wanted and not (rule.min_duration > 0
                                    and now - recorder.start > rule.min_duration.seconds):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import Duration, parse_duration
-from twisted_dns.plugins.log.classify import ALL, class_from_string
+from twisted_dns.pkg.response import Class, class_from_string
 from twisted_dns.plugins.log.log import (
     COMBINED_LOG_FORMAT,
     COMMON_LOG_FORMAT,
@@ -33,7 +33,7 @@ def parse(c) -> list[Rule]:
                 args = args[:-1]
             scopes = [normalize(arg) for arg in args]
 
-        classes: set[str] = set()
+        classes: set[Class] = set()
         min_duration = Duration(0)
         while c.next_block():
             option = c.val()
@@ -59,7 +59,7 @@ def parse(c) -> list[Rule]:
                     raise c.err(f"Illegal duration found: '{values[0]}'") from None
             else:
                 raise c.err(f"unknown property '{option}'")
-        frozen = frozenset(classes or {ALL})
+        frozen = frozenset(classes or {Class.ALL})
         rules.extend(Rule(scope, fmt, frozen, min_duration) for scope in scopes)
     return rules
 

@@ -1,14 +1,15 @@
 """The *minimal* handler: drop the authority and additional sections of positive replies.
 
-The chain below writes into a ``NonWriter``; the reply is then classified as CoreDNS's
-``response.Typify`` does, and only a NOERROR one (answers, or an empty NOERROR that is neither
-NODATA nor a delegation) loses its authority and additional records. The OPT record is
-hop-by-hop, not data, so it stays (as in CoreDNS, whose server re-adds it).
+The chain below writes into a ``NonWriter``; the reply is then typed as CoreDNS's
+``response.Typify`` does (:mod:`twisted_dns.pkg.response`), and only a NOERROR one (answers,
+or an empty NOERROR that is neither NODATA nor a delegation) loses its authority and
+additional records. The OPT record is hop-by-hop, not data, so it stays (as in CoreDNS, whose
+server re-adds it).
 
 Replies arrive as wire bytes (forward, cache) or as dnspython Messages (file, template):
 
-- bytes are walked with ``struct`` (the cache's walker, which implements the same Typify) and
-  cut after the answer section, the OPT record appended again: no dnspython;
+- bytes are cut after the answer section and the OPT record appended again: no dnspython; a
+  signed reply (TSIG, SIG(0)) is sent as it came, since cutting it would break the signature;
 - a Message gets empty authority and additional lists (its OPT lives apart, in ``.opt``).
 """
 
@@ -17,34 +18,18 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import dns.flags
 import dns.message
-import dns.opcode
-import dns.rcode
-import dns.rdatatype
 from zope.interface import implementer
 
+from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
-from twisted_dns.plugins.cache.walker import (
-    DELEGATION,
-    META,
-    NAMEERROR,
-    NODATA,
-    NOERROR,
-    OTHERERROR,
-    SERVERERROR,
-    UPDATE,
-    Unreadable,
-    walk,
-)
+from twisted_dns.pkg.response import Type, typify
 from twisted_dns.response import NonWriter
 
 NAME = "minimal"
 
-_HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
-_YEAR68 = 1 << 31
+_SIGNATURES = frozenset((wire.TYPE_SIG, wire.TYPE_TKEY, wire.TYPE_TSIG))
 
 
 @implementer(IPlugin)
@@ -76,79 +61,33 @@ class Minimal:
 
 def minimize(reply: bytes | dns.message.Message, now: float) -> bytes | dns.message.Message:
     """``reply`` without authority and additional records when it is a NOERROR reply."""
+    if typify(reply, now) != Type.NOERROR:
+        return reply
     if isinstance(reply, dns.message.Message):
-        if typify(reply, now) == NOERROR:
-            reply.authority = []
-            reply.additional = []
+        reply.authority = []
+        reply.additional = []
         return reply
+    return _cut(reply)
+
+
+def _cut(data: bytes) -> bytes:
+    """Wire ``data`` cut after its answer section, its OPT record kept; unchanged when it has
+    nothing to cut, is signed or does not read."""
     try:
-        walked = walk(reply, now)
-    except Unreadable:
-        return reply  # not ours to judge (a signed reply, junk): sent as it came
-    if walked.type != NOERROR or not (walked.nscount or walked.arcount):
-        return reply
-    answer_end = _skip_records(reply, walked.question_end, walked.ancount)
-    has_opt = walked.body_end != len(reply)
-    msg_id, flags, qdcount, ancount, _ns, _ar = _HEADER.unpack_from(reply)
-    header = _HEADER.pack(msg_id, flags, qdcount, ancount, 0, 1 if has_opt else 0)
-    return header + reply[12:answer_end] + reply[walked.body_end:]
-
-
-def typify(message: dns.message.Message, now: float) -> str:
-    """CoreDNS's ``response.Typify`` for a dnspython Message (the walker's, for bytes)."""
-    if message.opcode() == dns.opcode.UPDATE:
-        return UPDATE
-    qtype = message.question[0].rdtype if message.question else None
-    if message.opcode() == dns.opcode.NOTIFY or qtype in (dns.rdatatype.AXFR,
-                                                         dns.rdatatype.IXFR):
-        return META
-    if message.ednsflags & dns.flags.DO and _expired(message, now):
-        return OTHERERROR
-    rcode = message.rcode()
-    if message.answer and rcode == dns.rcode.NOERROR:
-        if qtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and not any(
-                rrset.rdtype == qtype for rrset in message.answer):
-            return NODATA
-        return NOERROR
-    types = [rrset.rdtype for rrset in message.authority]
-    soa = dns.rdatatype.SOA in types
-    if soa and rcode == dns.rcode.NOERROR:
-        return NODATA
-    if soa and rcode == dns.rcode.NXDOMAIN:
-        return NAMEERROR
-    if rcode in (dns.rcode.SERVFAIL, dns.rcode.NOTIMP):
-        return SERVERERROR
-    if dns.rdatatype.NS in types and rcode == dns.rcode.NOERROR:
-        return DELEGATION
-    return NOERROR if rcode == dns.rcode.NOERROR else OTHERERROR
-
-
-def _expired(message: dns.message.Message, now: float) -> bool:
-    """An RRSIG outside its validity period (RFC 1982 serial arithmetic, as miekg/dns)."""
-    utc = int(now)
-    for section in (message.answer, message.authority, message.additional):
-        for rrset in section:
-            if rrset.rdtype != dns.rdatatype.RRSIG:
-                continue
-            for sig in rrset:
-                inception = sig.inception + int((sig.inception - utc) / _YEAR68) * _YEAR68
-                expiration = sig.expiration + int((sig.expiration - utc) / _YEAR68) * _YEAR68
-                if not inception <= utc <= expiration:
-                    return True
-    return False
-
-
-def _skip_records(data: bytes, off: int, count: int) -> int:
-    """The offset past ``count`` records starting at ``off`` (already checked by the walk)."""
-    for _ in range(count):
-        while True:
-            length = data[off]
-            if length == 0:
-                off += 1
-                break
-            if length >= 0xC0:
-                off += 2
-                break
-            off += length + 1
-        off += 10 + _RR.unpack_from(data, off)[3]
-    return off
+        msg_id, flags, qd, an, ns, ar = wire.HEADER.unpack_from(data)
+        if not (ns or ar):
+            return data
+        answer_end = off = wire.skip_records(data, wire.skip_questions(data, 12, qd), an)
+        opt = b""
+        for _ in range(ns + ar):
+            start = off
+            off = wire.skip_name(data, off)
+            rtype, _class, _ttl, rdlen = wire.RR_FIXED.unpack_from(data, off)
+            off += 10 + rdlen
+            if rtype == wire.TYPE_OPT:
+                opt = data[start:off]
+            elif rtype in _SIGNATURES:
+                return data
+    except (IndexError, struct.error, wire.Malformed):
+        return data
+    return wire.HEADER.pack(msg_id, flags, qd, an, 0, 1 if opt else 0) + data[12:answer_end] + opt

@@ -1,6 +1,7 @@
 """*prometheus*: CoreDNS's metrics on ``/metrics`` (see README.md).
 
-Other plugins keep their own metrics there through ``metrics.plugin_metrics``.
+Other plugins keep their own metrics in the same registry through
+:mod:`twisted_dns.pkg.metrics`.
 """
 
 from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY

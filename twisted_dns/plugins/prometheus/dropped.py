@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted_dns.plugins.prometheus.metrics import DROPPED, ServerMetrics, server_label
+from twisted_dns.pkg.metrics import server_label
+from twisted_dns.plugins.prometheus.metrics import DROPPED, ServerMetrics
 
 
 def listens_on_every_address(router: Any) -> bool:

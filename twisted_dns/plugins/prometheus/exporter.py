@@ -18,8 +18,9 @@ from twisted.internet.error import CannotListenError
 
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.http import Answer, HTTPEndpoint
+from twisted_dns.pkg.metrics import server_label
 from twisted_dns.plugins.prometheus.dropped import DroppedObserver
-from twisted_dns.plugins.prometheus.metrics import ServerMetrics, server_label
+from twisted_dns.plugins.prometheus.metrics import ServerMetrics
 
 #: where metrics are served without an address (CoreDNS's)
 DEFAULT_ADDRESS = "localhost:9153"

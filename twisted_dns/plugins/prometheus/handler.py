@@ -16,10 +16,11 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.pkg.chain import SERVFAIL, as_deferred, next_or_failure
+from twisted_dns.pkg.chain import as_deferred, next_or_failure
+from twisted_dns.pkg.metrics import block_server_label
 from twisted_dns.plugins.prometheus.exporter import Exporter
-from twisted_dns.plugins.prometheus.metrics import block_server_label
 from twisted_dns.response import Recorder
+from twisted_dns.wire import SERVFAIL
 
 NAME = "prometheus"
 

@@ -1,18 +1,15 @@
-"""CoreDNS's server metrics (``plugin/metrics/vars``) in one process-wide registry.
+"""CoreDNS's server metrics (``plugin/metrics/vars``), in the process's metrics registry.
 
 Names, labels, help texts and buckets are CoreDNS's, so its dashboards and alerts work
-unchanged. The registry is a dedicated ``CollectorRegistry`` (not prometheus_client's global
-default) held by a module-level :class:`ServerMetrics` singleton: every configuration of the
-process reports into it, so counts survive a reload (a new configuration takes the same
-singleton), and tests take a fresh one with :func:`fresh`. Other plugins keep their own
-metrics in the same registry through :func:`plugin_metrics`.
+unchanged. The metrics live in :mod:`twisted_dns.pkg.metrics`'s registry, as the *prometheus*
+plugin's own (:func:`current`): every configuration of the process reports into them, so
+counts survive a reload, and tests take fresh ones with :func:`fresh`.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,39 +18,17 @@ from prometheus_client import (
     GCCollector,
     PlatformCollector,
     ProcessCollector,
-    disable_created_metrics,
     generate_latest,
 )
 
 import twisted_dns
-from twisted_dns.addresses import join_host_port
-from twisted_dns.plugins.prometheus.queries import NO_VIEW, QueryCounts
+from twisted_dns.pkg import metrics
+from twisted_dns.pkg.metrics import NO_VIEW
+from twisted_dns.plugins.prometheus.queries import QueryCounts
 from twisted_dns.server.handler import ObserverFactory, observe_all
-
-# CoreDNS (Go's client) exports no ``*_created`` series; prometheus_client does by default.
-disable_created_metrics()
 
 #: the zone of queries the server answered without a block (no closing dot: never a zone)
 DROPPED = "dropped"
-#: hosts that mean "every address"
-WILDCARD_HOSTS = frozenset({"", "::", "0.0.0.0"})
-
-T = TypeVar("T")
-
-
-def server_label(scheme: str, host: str, port: int) -> str:
-    """The ``server`` label: the listener as CoreDNS prints it (``dns://:53``, with *bind*
-    ``dns://127.0.0.1:53``); wildcard hosts print as nothing."""
-    return f"{scheme}://{join_host_port('' if host in WILDCARD_HOSTS else host, port)}"
-
-
-def block_server_label(block: Any, address: tuple) -> str:
-    """The ``server`` label of a query a block's plugin got on listener ``address`` (the
-    request's ``server``): the block's scheme for that port, the host only under *bind*."""
-    host = address[0] if block.listen_hosts else ""
-    port = address[1]
-    scheme = next((key.scheme for key in block.keys if key.port == port), "dns")
-    return server_label(scheme, host, port)
 
 
 def version_labels() -> tuple[str, str, str]:
@@ -64,9 +39,8 @@ def version_labels() -> tuple[str, str, str]:
 class ServerMetrics:
     """The ``coredns_*`` server metrics of one registry; ``report`` counts a query."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
-        reg = self.registry
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = reg = registry
         # Python's counterparts of the Go client's default collectors: process_* (same
         # names as Go's), python_info and python_gc_* (instead of go_*).
         ProcessCollector(registry=reg)
@@ -90,8 +64,6 @@ class ServerMetrics:
         #: count one answered query: ``report(server, zone, request, rcode, plugin, size,
         #: duration)`` (see :meth:`QueryCounts.report`)
         self.report = self.queries.report
-        #: plugin name -> that plugin's metric objects in this registry (see plugin_metrics)
-        self.plugins: dict[str, Any] = {}
         #: configurations currently serving with these metrics (see acquire)
         self.users = 0
         self._stop_observing: Callable[[], None] | None = None
@@ -132,35 +104,16 @@ class ServerMetrics:
         return generate_latest(self.registry)
 
 
-_current: ServerMetrics | None = None
-
-
-def plugin_metrics(name: str, make: Callable[[CollectorRegistry], T]) -> T:
-    """Plugin ``name``'s own metrics (``make(registry)`` builds them), once per registry.
-
-    A plugin calls this at setup and keeps what it gets: the same objects for every
-    configuration of the process, so counts go on across reloads, as CoreDNS's do.
-    """
-    metrics = current()
-    found = metrics.plugins.get(name)
-    if found is None:
-        found = metrics.plugins[name] = make(metrics.registry)
-    return found
-
-
 def current() -> ServerMetrics:
-    """The process's metrics, made on first use and kept across reloads."""
-    global _current
-    if _current is None:
-        _current = ServerMetrics()
-    return _current
+    """The process's server metrics, made once per registry (so kept across reloads)."""
+    return metrics.plugin_metrics("prometheus", ServerMetrics)
 
 
 def fresh() -> ServerMetrics:
-    """Replace the process's metrics with new, empty ones (tests start from zero this way)."""
-    global _current
-    if _current is not None:
-        _current.users = 1
-        _current.release()
-    _current = ServerMetrics()
-    return _current
+    """Replace the process's registry and metrics with new, empty ones (tests start from zero
+    this way); the old metrics stop observing the listeners."""
+    old = current()
+    old.users = 1
+    old.release()
+    metrics.fresh()
+    return current()

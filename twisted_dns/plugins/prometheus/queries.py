@@ -18,12 +18,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-#: CoreDNS's ``plugin.TimeBuckets``: 0.25 ms to 8 s, doubling
-TIME_BUCKETS = tuple(0.00025 * 2 ** i for i in range(16))
-#: CoreDNS's request and response size buckets
-SIZE_BUCKETS = (0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3)
-#: the ``view`` label; empty until views exist
-NO_VIEW = ""
+from twisted_dns.pkg.metrics import NO_VIEW, SIZE_BUCKETS, TIME_BUCKETS
 
 #: CoreDNS's ``monitorType``: qtypes with a ``type`` label of their own; others are "other"
 TYPE_NAMES = {

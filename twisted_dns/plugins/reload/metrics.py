@@ -1,4 +1,4 @@
-"""CoreDNS's reload metrics, in the *prometheus* plugin's registry when that plugin exists.
+"""CoreDNS's reload metrics, in the process's metrics registry.
 
 ``coredns_reload_failed_total`` counts every failed reload of the process (SIGUSR1 or this
 plugin); ``coredns_reload_version_info{hash="sha512", value=...}`` is 1 for the hash of the
@@ -8,15 +8,14 @@ running configuration's files. Both are read when scraped, from
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from twisted_dns.config import stats as reload_stats
+from twisted_dns.pkg.metrics import plugin_collector
 
 #: watchers started and not stopped, oldest first: the last one is the running configuration's
 running: list[Any] = []
-_registries: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class ReloadCollector:
@@ -39,12 +38,5 @@ class ReloadCollector:
 
 
 def register() -> None:
-    """Export the metrics through the *prometheus* plugin's registry (once per registry)."""
-    try:
-        from twisted_dns.plugins.prometheus import metrics
-    except ImportError:
-        return
-    registry = metrics.current().registry
-    if registry not in _registries:
-        registry.register(ReloadCollector())
-        _registries.add(registry)
+    """Export the metrics in the process's registry (once per registry)."""
+    plugin_collector("reload", ReloadCollector)

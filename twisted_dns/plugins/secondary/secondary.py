@@ -25,12 +25,11 @@ from twisted_dns.pkg.serial import serial_greater
 from twisted_dns.plugins.file import File, Zone, Zones
 from twisted_dns.plugins.secondary.client import XfrClient
 from twisted_dns.request import Request
+from twisted_dns.wire import NOERROR, OPCODE_NOTIFY
 
 log = Logger(namespace="secondary")
 
 NAME = "secondary"
-NOERROR = 0
-_OPCODE_NOTIFY = 4
 FIRST_RETRY = 0.25
 MAX_FIRST_RETRY = 10.0
 #: the shortest SOA timer honoured (a refresh of 0 would ask the primary without pause)
@@ -200,7 +199,7 @@ class Secondary(File):
         self.refreshers = refreshers
 
     def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
-        if request.opcode != _OPCODE_NOTIFY:
+        if request.opcode != OPCODE_NOTIFY:
             return super().ServeDNS(request, writer)
         origin = self.zones.match(request.qname_lower)
         if origin is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter
 
 from twisted_dns.pkg.gotemplate.lexer import Token, lex
-from twisted_dns.plugins.prometheus.metrics import plugin_metrics
+from twisted_dns.pkg.metrics import plugin_metrics
 
 _LABELS = ["server", "zone", "view", "class", "type"]
 _FAILURE_LABELS = [*_LABELS, "section", "template"]

@@ -15,12 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -32,14 +26,11 @@ from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.serial import serial_greater
 from twisted_dns.plugins.transfer.notify import Notifier
 from twisted_dns.request import Request
+from twisted_dns.wire import NOERROR, REFUSED, SERVFAIL, TYPE_AXFR, TYPE_IXFR, TYPE_SOA
 
 log = Logger(namespace="transfer")
 
 NAME = "transfer"
-AXFR, IXFR, SOA = 252, 251, 6
-NOERROR = int(dns.rcode.NOERROR)
-SERVFAIL = int(dns.rcode.SERVFAIL)
-REFUSED = int(dns.rcode.REFUSED)
 #: records per message (CoreDNS sends once more than 500 are gathered)
 RECORDS_PER_MESSAGE = 500
 MAX_MESSAGE = 65535
@@ -106,7 +97,7 @@ class Transfer:
 
     def ServeDNS(self, request: Request, writer: Any) -> Any:  # noqa: N802 - the contract
         qtype = request.qtype
-        if qtype != AXFR and qtype != IXFR:
+        if qtype != TYPE_AXFR and qtype != TYPE_IXFR:
             return next_or_failure(NAME, self.next, request, writer)
         if request.proto != "tcp":
             return REFUSED
@@ -116,9 +107,9 @@ class Transfer:
         if not xfr.allowed(request.client_host):
             return REFUSED
         serial = None
-        if qtype == IXFR:
+        if qtype == TYPE_IXFR:
             authority = request.message().authority
-            if len(authority) != 1 or authority[0].rdtype != SOA:
+            if len(authority) != 1 or authority[0].rdtype != TYPE_SOA:
                 return SERVFAIL
             serial = authority[0][0].serial
         for source in self.sources:
