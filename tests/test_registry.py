@@ -26,12 +26,12 @@ from twisted_dns.registry import (
     OK,
     PluginInfo,
     Registry,
-    format_plugins,
     packaged_order,
     parse_order,
     position,
     read_order_file,
 )
+from twisted_dns.tap import format_plugins
 
 HERE = __name__
 
@@ -476,7 +476,7 @@ class InstalledDiscoveryTests(unittest.TestCase):
 class PlacementPropertyTests(unittest.TestCase):
     def test_random_declarations(self) -> None:
         """Every placed plugin meets all its declarations; input order never matters."""
-        from twisted_dns.registry import _place
+        from twisted_dns.registry.placement import place
 
         skeleton = [f"s{i}" for i in range(8)]
         for seed in range(300):
@@ -490,10 +490,10 @@ class PlacementPropertyTests(unittest.TestCase):
                 after = set(rnd.sample(targets, rnd.randint(0, 2))) - before
                 plugins[name] = PluginInfo(name, "d", "1", "m:f", setup=setup_plain,
                                            before=tuple(before), after=tuple(after))
-            order, conflicts = _place(skeleton, plugins)
+            order, conflicts = place(skeleton, plugins, set(plugins))
             shuffled = list(plugins.items())
             rnd.shuffle(shuffled)
-            self.assertEqual(_place(skeleton, dict(shuffled)), (order, conflicts))
+            self.assertEqual(place(skeleton, dict(shuffled), set(plugins)), (order, conflicts))
             self.assertEqual(sorted(order), sorted(plugins))
             self.assertEqual(order[len(order) - len(conflicts):], sorted(conflicts))
             at = {name: i for i, name in enumerate(order) if name not in conflicts}

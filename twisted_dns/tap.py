@@ -12,7 +12,7 @@ from twisted_dns import __version__
 from twisted_dns import logging as json_logging
 from twisted_dns.config import Source
 from twisted_dns.errors import ConfigError
-from twisted_dns.registry import Registry, format_plugins
+from twisted_dns.registry import CONFLICT, DUPLICATE, FAILED, OK, PluginInfo, Registry
 from twisted_dns.server.service import DNSService
 
 #: Served when there is neither ``-c`` nor ``./Corefile`` (CoreDNS's default, on -p's port).
@@ -88,6 +88,38 @@ class Options(usage.Options):
             return Source(registry, text=DEFAULT_COREFILE, filename=DEFAULT_NAME,
                                    default_port=self["dns-port"])
         return Source(registry, path=path, default_port=self["dns-port"])
+
+
+def format_plugins(registry: Registry) -> str:
+    """The ``twistd pydns --plugins`` listing: one line a plugin, in chain order.
+
+    Usable plugins are numbered by their place in a chain; unusable ones show ``-`` and why.
+    No trailing newline: made for ``print``.
+    """
+    rows = []
+    usable = 0
+    for info in registry.describe():
+        usable += info.status == OK
+        place = str(usable) if info.status == OK else "-"
+        rows.append((place, info.name, info.label, _note(info)))
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    lines = [f"{place:>{widths[0]}}  {name:<{widths[1]}}  {label:<{widths[2]}}  {note}".rstrip()
+             for place, name, label, note in rows]
+    return "\n".join(lines)
+
+
+def _note(info: PluginInfo) -> str:
+    if info.status == FAILED:
+        return f"(failed: {type(info.error).__name__}: {info.error})"
+    if info.status == DUPLICATE:
+        return f"(duplicate: also registered by {', '.join(info.duplicates)})"
+    if info.status == CONFLICT:
+        return f"(conflict: {info.problem})"
+    if info.listed:
+        return ""
+    declared = [f"before {', '.join(info.before)}"] if info.before else []
+    declared += [f"after {', '.join(info.after)}"] if info.after else []
+    return f"({'; '.join(declared)})" if declared else "(not in the plugin order: at the end)"
 
 
 def _fail(message: str) -> None:

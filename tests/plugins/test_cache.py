@@ -24,7 +24,7 @@ from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.plugins.cache.handler import Cache, Config
+from twisted_dns.plugins.cache.cache import Cache, Config
 from twisted_dns.plugins.cache.layout import read_layout
 from twisted_dns.plugins.cache.setup import parse, setup
 from twisted_dns.plugins.cache.storage import Store, effective_capacity

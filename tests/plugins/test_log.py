@@ -24,7 +24,7 @@ from twisted_dns.plugins.log.log import (
     COMBINED_LOG_FORMAT,
     COMMON_LOG_FORMAT,
     DEFAULT_LOG_FORMAT,
-    Logger,
+    QueryLog,
     Rule,
 )
 from twisted_dns.plugins.log.setup import parse, setup
@@ -93,8 +93,8 @@ class Answer:
         return self.rcode
 
 
-def logger(rules: list[Rule], answer: Answer, clock: task.Clock) -> Logger:
-    return Logger(answer, rules, clock)
+def logger(rules: list[Rule], answer: Answer, clock: task.Clock) -> QueryLog:
+    return QueryLog(answer, rules, clock)
 
 
 class SetupTests(unittest.TestCase):
@@ -186,7 +186,7 @@ class HandlerTests(unittest.TestCase):
         request = make_request(*args, **kwargs)
         request.start = self.clock.seconds()
         writer = CaptureWriter(request)
-        plugin = Logger(answer, rules, self.clock)
+        plugin = QueryLog(answer, rules, self.clock)
         self.assertEqual(plugin.Name(), "log")
         return plugin.ServeDNS(request, writer), request, writer
 
@@ -263,7 +263,7 @@ class HandlerTests(unittest.TestCase):
 
     def test_no_next_plugin(self) -> None:
         request = make_request("example.org")
-        rcode = Logger(None, [Rule(format="{rcode}")], self.clock).ServeDNS(
+        rcode = QueryLog(None, [Rule(format="{rcode}")], self.clock).ServeDNS(
             request, CaptureWriter(request))
         self.assertEqual((rcode, self.lines), (SERVFAIL, ["-"]))
 

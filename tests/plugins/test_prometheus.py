@@ -24,8 +24,8 @@ from twisted_dns.pkg import metrics
 from twisted_dns.pkg.metrics import TIME_BUCKETS
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY, Exporter
-from twisted_dns.plugins.prometheus.handler import Metrics
 from twisted_dns.plugins.prometheus.metrics import version_labels
+from twisted_dns.plugins.prometheus.prometheus import Metrics
 from twisted_dns.plugins.prometheus.queries import rcode_name
 from twisted_dns.plugins.prometheus.setup import setup
 from twisted_dns.response import CaptureWriter

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from twisted_dns.pkg.metrics import block_server_label, plugin_collector
-from twisted_dns.plugins.cache.handler import Cache, Counts
+from twisted_dns.plugins.cache.cache import Cache, Counts
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS
 
 #: counters without ``type``: (metric name, help, Counts attribute)

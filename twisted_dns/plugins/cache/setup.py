@@ -9,7 +9,7 @@ from twisted_dns.config import Controller
 from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.plugins.cache import metrics
-from twisted_dns.plugins.cache.handler import Cache, Config
+from twisted_dns.plugins.cache.cache import Cache, Config
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS
 
 _MAX_SERVFAIL = 5 * MINUTE

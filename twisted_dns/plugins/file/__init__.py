@@ -49,7 +49,7 @@ The modules, as CoreDNS's ``plugin/file``: ``zone`` (the model and its index, ``
 (the plugin), ``reload``, ``setup``.
 """
 
-from twisted_dns.plugins.file.handler import File
+from twisted_dns.plugins.file.file import File
 from twisted_dns.plugins.file.lookup import Result
 from twisted_dns.plugins.file.reload import ZoneFile
 from twisted_dns.plugins.file.zone import Zone, Zones

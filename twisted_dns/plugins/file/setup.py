@@ -11,7 +11,7 @@ from twisted_dns.errors import ConfigError
 from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
-from twisted_dns.plugins.file.handler import File
+from twisted_dns.plugins.file.file import File
 from twisted_dns.plugins.file.reload import ZoneFile
 from twisted_dns.plugins.file.zone import Zones
 from twisted_dns.plugins.file.zonefile import ZoneError

@@ -4,8 +4,8 @@ from twisted_dns.plugins.log.log import (
     COMBINED_LOG_FORMAT,
     COMMON_LOG_FORMAT,
     DEFAULT_LOG_FORMAT,
-    Logger,
+    QueryLog,
     Rule,
 )
 
-__all__ = ["COMBINED_LOG_FORMAT", "COMMON_LOG_FORMAT", "DEFAULT_LOG_FORMAT", "Logger", "Rule"]
+__all__ = ["COMBINED_LOG_FORMAT", "COMMON_LOG_FORMAT", "DEFAULT_LOG_FORMAT", "QueryLog", "Rule"]

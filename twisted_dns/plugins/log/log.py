@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from twisted.logger import Logger as _TwistedLogger
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
@@ -23,7 +23,7 @@ from twisted_dns.pkg.replacer import EMPTY_VALUE, compile_format
 from twisted_dns.pkg.response import Class, classify, typify
 from twisted_dns.response import Recorder
 
-log = _TwistedLogger(namespace="log")
+log = Logger(namespace="log")
 
 #: CoreDNS's Common Log Format
 COMMON_LOG_FORMAT = (
@@ -56,7 +56,7 @@ class Rule:
 
 
 @implementer(IPlugin)
-class Logger:
+class QueryLog:
     """The *log* plugin's chain link."""
 
     def __init__(self, next_plugin: Any, rules: list[Rule], reactor: Any) -> None:

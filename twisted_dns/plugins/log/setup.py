@@ -10,7 +10,7 @@ from twisted_dns.plugins.log.log import (
     COMMON_LOG_FORMAT,
     DEFAULT_LOG_FORMAT,
     DEFAULT_MIN_DURATION,
-    Logger,
+    QueryLog,
     Rule,
 )
 
@@ -67,4 +67,4 @@ def parse(c) -> list[Rule]:
 def setup(c) -> None:
     rules = parse(c)
     reactor = c.reactor
-    c.add_plugin(lambda next_plugin: Logger(next_plugin, rules, reactor))
+    c.add_plugin(lambda next_plugin: QueryLog(next_plugin, rules, reactor))

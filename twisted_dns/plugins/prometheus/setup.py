@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted_dns.pkg.http import address_arg
 from twisted_dns.plugins.prometheus import metrics
 from twisted_dns.plugins.prometheus.exporter import DEFAULT_ADDRESS, SHARED_KEY, Exporter
-from twisted_dns.plugins.prometheus.handler import Metrics
+from twisted_dns.plugins.prometheus.prometheus import Metrics
 
 
 def parse(c) -> tuple[str, tuple[str, int]]:
