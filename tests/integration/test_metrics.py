@@ -24,7 +24,6 @@ from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY
 from twisted_dns.plugins.prometheus.metrics import version_labels
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.server.handler import QueryHandler
 from twisted_dns.testing import start_server
 
 #: a metrics address the OS picks a port for
@@ -190,12 +189,14 @@ class CountTests(MetricsTestCase):
         self.assertEqual(status, 404)
 
     @defer.inlineCallbacks
-    def test_stopping_stops_counting(self):
+    def test_one_dropped_observer_per_listener_across_reloads(self):
         server = yield self.serve(self.COREFILE)
-        self.assertEqual(self.metrics.users, 1)
+        handler = next(iter(server.service.listeners.values())).handler
+        self.assertEqual(len(handler.observers), 1)
+        self.assertTrue((yield server.service.reload(load_configuration(
+            self.COREFILE, "Corefile", registry(), default_port=0))))
+        self.assertEqual(len(handler.observers), 1)  # the old configuration's is gone
         yield server.stop()
-        self.assertEqual(self.metrics.users, 0)
-        self.assertEqual(QueryHandler(None).observers, [])
         self.assertIsNone(server.configuration.shared[SHARED_KEY].endpoints[METRICS].port)
 
 

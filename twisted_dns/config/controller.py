@@ -73,8 +73,13 @@ class Controller(Dispenser):
         lower-case, absolute, a CIDR expanded to its reverse zones; errors at FILE:LINE."""
         zones: list[str] = []
         while self.next_arg():
-            zones.extend(key.zone for key in parse_key(self.token()))
+            zones.extend(self.token_zones())
         return zones
+
+    def token_zones(self) -> list[str]:
+        """The zones the current token names, read as a server block key is (lower-case,
+        absolute, a CIDR expanded, a port dropped); errors at FILE:LINE."""
+        return [key.zone for key in parse_key(self.token())]
 
     def no_args(self) -> None:
         """For a directive that takes nothing: no arguments, no block (errors at FILE:LINE)."""

@@ -34,7 +34,6 @@ Nothing a query or a plugin does escapes ``handle``: a listener never dies of a 
 
 from __future__ import annotations
 
-import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -68,43 +67,6 @@ WriterFactory = Callable[[Request], Any]
 #: called once per finished query with (request, writer); ``request.zone`` is None when the
 #: query was answered by the server itself without reaching a block
 Observer = Callable[[Request, Any], None]
-#: ``factory(handler) -> Observer``: makes the observer one handler reports to
-ObserverFactory = Callable[["QueryHandler"], Observer]
-
-# Process-wide observation (see observe_all): every live handler, and what attaches an
-# observer to a handler, applied to each handler made later too.
-_handlers: weakref.WeakSet[QueryHandler] = weakref.WeakSet()
-_attachers: list[Callable[[QueryHandler], None]] = []
-
-
-def observe_all(factory: ObserverFactory) -> Callable[[], None]:
-    """Observe every QueryHandler of the process, present and future; returns the undo.
-
-    For what must count queries on every listener whatever block they reach or miss (the
-    prometheus plugin's ``dropped`` zone, as CoreDNS counts them for the whole process).
-    Costs nothing per query beyond the observer itself: it joins each handler's
-    ``observers`` list.
-    """
-    attached: weakref.WeakKeyDictionary[QueryHandler, Observer] = weakref.WeakKeyDictionary()
-
-    def attach(handler: QueryHandler) -> None:
-        observer = attached[handler] = factory(handler)
-        handler.observers.append(observer)
-
-    def undo() -> None:
-        if attach in _attachers:
-            _attachers.remove(attach)
-        for handler, observer in list(attached.items()):
-            if observer in handler.observers:
-                handler.observers.remove(observer)
-        attached.clear()
-
-    for handler in list(_handlers):
-        attach(handler)
-    _attachers.append(attach)
-    return undo
-
-
 class QueryHandler:
     """Routes each query to its block's chain and makes sure it gets exactly one answer."""
 
@@ -130,9 +92,6 @@ class QueryHandler:
         self._sweeper: Any = None
         #: fired (see drained) when the last waiting query settles
         self._drain_waiters: list[defer.Deferred] = []
-        _handlers.add(self)
-        for attach in list(_attachers):
-            attach(self)
 
     def handle(self, data: bytes, client: tuple, server: tuple, proto: str,
                make_writer: WriterFactory) -> defer.Deferred | None:

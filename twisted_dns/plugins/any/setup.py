@@ -7,9 +7,5 @@ from twisted_dns.plugins.any.any import Any
 
 
 def setup(c: Controller) -> None:
-    while c.next():
-        if c.next_arg():
-            raise c.arg_err()
-        if c.next_block():
-            raise c.err(f"unknown property '{c.val()}'")
+    c.no_args()
     c.add_plugin(Any)

@@ -51,9 +51,7 @@ def _capacity_ttls(c: Controller, args: list[str]) -> tuple[int, int | None, int
 def parse(c: Controller) -> Config:
     """The directive's one occurrence in the block, as a :class:`Config`."""
     config: Config | None = None
-    while c.next():
-        if config is not None:
-            raise c.err("this plugin can only be used once per Server Block")
+    while c.once():
         config = Config()
         args = c.remaining_args()
         if args and (args[0].lstrip("+-").isdigit()):

@@ -6,9 +6,5 @@ from twisted_dns.config import Controller
 
 
 def setup(c: Controller) -> None:
-    while c.next():
-        if c.next_arg():
-            raise c.arg_err()
-        if c.next_block():
-            raise c.err(f"unknown property '{c.val()}'")
-        c.config.debug = True
+    c.no_args()
+    c.config.debug = True

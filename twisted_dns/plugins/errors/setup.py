@@ -46,11 +46,7 @@ def parse(c) -> tuple[list[Pattern], bool]:
     """The consolidate patterns (in order) and whether to log stack traces."""
     patterns: list[Pattern] = []
     stacktrace = False
-    seen = False
-    while c.next():
-        if seen:
-            raise c.err("this plugin can only be used once per Server Block")
-        seen = True
+    while c.once():
         args = c.remaining_args()
         if len(args) > 1:
             raise c.arg_err()

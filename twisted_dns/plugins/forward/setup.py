@@ -11,7 +11,6 @@ from typing import Any
 import dns.rcode
 
 from twisted_dns.config import Controller
-from twisted_dns.corefile.keys import parse_key
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstreams
 from twisted_dns.plugins.forward.forward import Forward, Options
@@ -86,11 +85,6 @@ def tls_options(args: list[str], server_name: str) -> Any:
     return ssl.optionsForClientTLS(server_name, trustRoot=trust, clientCertificate=client)
 
 
-def _zones(c: Controller) -> list[str]:
-    """The zones of the current token, as a server block key (CIDR expands, port dropped)."""
-    return [addr.zone for addr in parse_key(c.token())]
-
-
 def _rcodes(c: Controller, args: list[str]) -> frozenset[int]:
     codes = set()
     for arg in args:
@@ -137,9 +131,9 @@ def parse_block(c: Controller, stanza: Stanza) -> None:
     if prop == "except":
         if not c.next_arg():
             raise c.arg_err()
-        stanza.ignored.extend(_zones(c))
+        stanza.ignored.extend(c.token_zones())
         while c.next_arg():
-            stanza.ignored.extend(_zones(c))
+            stanza.ignored.extend(c.token_zones())
     elif prop == "max_fails":
         options.max_fails = _int(c, prop)
     elif prop == "max_connect_attempts":
@@ -211,7 +205,7 @@ def parse_stanza(c: Controller) -> Stanza:
     """One ``forward`` line (the dispenser on the directive) and its block."""
     if not c.next_arg():
         raise c.arg_err()
-    from_zone = _zones(c)[0]  # a CIDR off an octet boundary: only the first zone, as CoreDNS
+    from_zone = c.token_zones()[0]  # a CIDR off an octet boundary: only the first zone, as CoreDNS
     to = c.remaining_args()
     if not to:
         raise c.arg_err()

@@ -57,11 +57,7 @@ def setup(c: Controller) -> None:
 
 def parse_options(c: Controller) -> Options:
     options = Options(origins=list(c.zones))
-    seen = False
-    while c.next():
-        if seen:
-            raise c.err("this plugin can only be used once per Server Block")
-        seen = True
+    while c.once():
         if c.next_arg():
             options.path = _path(c, c.val())
         options.origins = c.zone_args() or options.origins

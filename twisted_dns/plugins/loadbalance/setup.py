@@ -8,7 +8,6 @@ import os
 from twisted.logger import Logger
 
 from twisted_dns.config import Controller
-from twisted_dns.corefile.lexer import Token
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import parse_duration
 from twisted_dns.plugins.loadbalance.loadbalance import Balancer, LoadBalance, Network
@@ -32,15 +31,15 @@ def _network(c: Controller, text: str) -> Network:
         raise c.err(f'invalid CIDR "{text}": invalid CIDR address: {text}') from None
 
 
-def _weights(c: Controller, where: Token, path: str, reload: float) -> Weights:
+def _weights(c: Controller, where: tuple[str, int], path: str, reload: float) -> Weights:
     """The weight file, read now: a bad line is a ConfigError at the file's line."""
     weights = Weights(path, reload, c.reactor)
     try:
         weights.load()
     except OSError as exc:
         if reload == 0:
-            raise ConfigError(f"cannot open weight file {path}: {exc.strerror}", where.file,
-                              where.line) from None
+            raise ConfigError(f"cannot open weight file {path}: {exc.strerror}",
+                              *where) from None
         log.warn("plugin/loadbalance: failed to open weight file {path}: {error}. Will try "
                  "again in {reload}s", path=path, error=exc.strerror, reload=reload)
     return weights
@@ -61,7 +60,7 @@ def parse(c: Controller) -> tuple[Weights | None, list[Network]]:
                 raise c.err("missing weight file argument")
             if len(args) > 2:
                 raise c.err("unexpected argument(s)")
-            path, where = os.path.join(c.config.root, args[1]), c.token()
+            path, where = os.path.join(c.config.root, args[1]), (c.file(), c.line())
         elif args:
             raise c.err(f"unknown policy: {args[0]}")
         while c.next_block():

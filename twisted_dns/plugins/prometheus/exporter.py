@@ -1,10 +1,10 @@
 """What one configuration runs for *prometheus*: a ``/metrics`` endpoint per address.
 
-Several blocks may name the same address: one HTTP server serves it. At startup the
-configuration takes the process's metrics (:func:`~.metrics.current`), starts counting
-``dropped`` queries on every listener and marks each block's plugins in
-``coredns_plugin_enabled``; at shutdown it stops its endpoints, releases the metrics and
-takes its marks back (CoreDNS resets that gauge on reload; here a reload starts the new
+Several blocks may name the same address: one HTTP server serves it. The configuration
+uses the process's metrics (:func:`~.metrics.current`); while it serves, its setup's query
+observer counts ``dropped`` queries on every listener. At startup it marks each block's
+plugins in ``coredns_plugin_enabled``; at shutdown it stops its endpoints and takes its
+marks back (CoreDNS resets that gauge on reload; here a reload starts the new
 configuration before it stops the old one, so marks are counted). Counters are never reset.
 """
 
@@ -19,7 +19,6 @@ from twisted.internet.error import CannotListenError
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.http import Answer, HTTPEndpoint
 from twisted_dns.pkg.metrics import server_label
-from twisted_dns.plugins.prometheus.dropped import DroppedObserver
 from twisted_dns.plugins.prometheus.metrics import ServerMetrics
 
 #: where metrics are served without an address (CoreDNS's)
@@ -69,7 +68,6 @@ class Exporter:
         self.reactor = reactor
         self.endpoints: dict[str, MetricsEndpoint] = {}
         self.blocks: list[Any] = []
-        self.started = False
         #: the (server, zone, plugin name) this configuration marked enabled
         self._marks: set[tuple[str, str, str]] = set()
 
@@ -83,9 +81,7 @@ class Exporter:
             endpoint.file, endpoint.line = where
 
     def start(self) -> None:
-        """Count dropped queries, mark the plugins enabled, then listen on every address."""
-        self.metrics.acquire(lambda handler: DroppedObserver(self.metrics, handler))
-        self.started = True
+        """Mark the plugins enabled, then listen on every address."""
         for block in self.blocks:
             self._enable(block)
         for endpoint in self.endpoints.values():
@@ -109,12 +105,9 @@ class Exporter:
 
     @defer.inlineCallbacks
     def stop(self):
-        """Stop listening, release the metrics, forget which plugins were enabled."""
+        """Stop listening, forget which plugins were enabled."""
         for endpoint in self.endpoints.values():
             yield endpoint.stop()
-        if self.started:
-            self.started = False
-            self.metrics.release()
         for mark in self._marks:
             self.metrics.unmark_enabled(*mark)
         self._marks.clear()

@@ -9,7 +9,6 @@ counts survive a reload, and tests take fresh ones with :func:`fresh`.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,7 +24,6 @@ import twisted_dns
 from twisted_dns.pkg import metrics
 from twisted_dns.pkg.metrics import NO_VIEW
 from twisted_dns.plugins.prometheus.queries import QueryCounts
-from twisted_dns.server.handler import ObserverFactory, observe_all
 
 #: the zone of queries the server answered without a block (no closing dot: never a zone)
 DROPPED = "dropped"
@@ -64,9 +62,6 @@ class ServerMetrics:
         #: count one answered query: ``report(server, zone, request, rcode, plugin, size,
         #: duration)`` (see :meth:`QueryCounts.report`)
         self.report = self.queries.report
-        #: configurations currently serving with these metrics (see acquire)
-        self.users = 0
-        self._stop_observing: Callable[[], None] | None = None
 
     def mark_enabled(self, server: str, zone: str, name: str) -> None:
         """A configuration has plugin ``name`` on ``server`` for ``zone``: the series is 1."""
@@ -85,20 +80,6 @@ class ServerMetrics:
         self._enabled.pop(key, None)
         self.plugin_enabled.remove(server, zone, NO_VIEW, name)
 
-    def acquire(self, observer: ObserverFactory) -> None:
-        """A configuration starts serving: observe every listener with ``observer`` (made
-        once per QueryHandler) until the last configuration releases these metrics."""
-        self.users += 1
-        if self._stop_observing is None:
-            self._stop_observing = observe_all(observer)
-
-    def release(self) -> None:
-        """A configuration stopped serving; the last one stops the observation."""
-        self.users = max(0, self.users - 1)
-        if self.users == 0 and self._stop_observing is not None:
-            self._stop_observing()
-            self._stop_observing = None
-
     def exposition(self) -> bytes:
         """Every metric of the registry in Prometheus's text format (0.0.4)."""
         return generate_latest(self.registry)
@@ -111,9 +92,6 @@ def current() -> ServerMetrics:
 
 def fresh() -> ServerMetrics:
     """Replace the process's registry and metrics with new, empty ones (tests start from zero
-    this way); the old metrics stop observing the listeners."""
-    old = current()
-    old.users = 1
-    old.release()
+    this way)."""
     metrics.fresh()
     return current()

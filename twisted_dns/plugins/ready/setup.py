@@ -18,9 +18,7 @@ def parse(c) -> tuple[str, str, tuple[str, int]]:
     address = DEFAULT_ADDRESS
     monitor = UNTIL_READY
     where = None
-    while c.next():
-        if where is not None:
-            raise c.err("this plugin can only be used once per Server Block")
+    while c.once():
         where = (c.file(), c.line())
         address = address_arg(c, DEFAULT_ADDRESS)
         while c.next_block():

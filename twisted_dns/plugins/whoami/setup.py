@@ -7,10 +7,6 @@ from twisted_dns.plugins.whoami.whoami import Whoami
 
 
 def setup(c: Controller) -> None:
-    while c.next():
-        if c.next_arg():
-            raise c.arg_err()
-        if c.next_block():
-            raise c.err(f"unknown property '{c.val()}'")
+    c.no_args()
     handler = Whoami()
     c.add_plugin(lambda _next: handler)
