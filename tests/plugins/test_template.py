@@ -16,8 +16,8 @@ from tests.plugins.readme import check_examples, corefile_examples, plugin_readm
 from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import metrics
-from twisted_dns.plugins.template.goregex import RegexError, compile_go, translate
-from twisted_dns.plugins.template.metrics import root_string
+from twisted_dns.pkg.goregex import RegexError, compile_go, translate
+from twisted_dns.pkg.gotemplate.printer import root_string
 from twisted_dns.plugins.template.rr import RRError, parse_rr
 from twisted_dns.plugins.template.setup import setup
 from twisted_dns.plugins.template.template import TemplateHandler

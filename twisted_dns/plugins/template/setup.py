@@ -13,9 +13,9 @@ import dns.rdatatype
 
 from twisted_dns.config import Controller
 from twisted_dns.pkg.fallthrough import Fallthrough
+from twisted_dns.pkg.goregex import RegexError, compile_go
 from twisted_dns.pkg.gotemplate import Template, TemplateSyntaxError, parse_uint
 from twisted_dns.plugins.template.data import ROOT_FIELDS
-from twisted_dns.plugins.template.goregex import RegexError, compile_go
 from twisted_dns.plugins.template.template import RecordTemplate, Rule, TemplateHandler
 
 #: miekg/dns's StringToClass (case-sensitive, as in CoreDNS)

@@ -40,9 +40,10 @@ from twisted_dns.names import longest_match
 from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateExecError
+from twisted_dns.pkg.gotemplate.printer import root_string
 from twisted_dns.pkg.metrics import NO_VIEW, block_server_label
 from twisted_dns.plugins.template.data import TemplateData, rr_class_text, rr_type_text
-from twisted_dns.plugins.template.metrics import TemplateMetrics, root_string, template_metrics
+from twisted_dns.plugins.template.metrics import TemplateMetrics, template_metrics
 from twisted_dns.plugins.template.rr import Records, RRError, parse_rr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
