@@ -10,6 +10,7 @@ import dns.message
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 from twisted.trial import unittest
 
 from twisted_dns.request import FormError, Request, ShortPacket
@@ -24,6 +25,46 @@ def parse(wire: bytes, proto: str = "udp", client: tuple = CLIENT, **kwargs) -> 
 
 def query(name: str = "example.org.", rdtype: str = "A", **kwargs) -> bytes:
     return dns.message.make_query(name, rdtype, **kwargs).to_wire()
+
+
+def option(code: int, data: bytes, length: int | None = None) -> bytes:
+    """One EDNS option in wire form; ``length`` overrides the length field."""
+    return struct.pack("!HH", code, len(data) if length is None else length) + data
+
+
+def opt_query(options: bytes, msg_id: int = 0x1234, qname: str = "example.org.") -> bytes:
+    """A ``QNAME A`` query whose lone OPT record holds ``options`` as they are."""
+    return (struct.pack("!HHHHHH", msg_id, 0x0100, 1, 0, 0, 1)
+            + dns.name.from_text(qname).to_wire() + b"\x00\x01\x00\x01"
+            + b"\x00" + struct.pack("!HHIH", 41, 1232, 0, len(options)) + options)
+
+
+#: OPT records whose options are malformed, each answered FORMERR (by BIND too)
+MALFORMED_OPTIONS = {
+    "cookie of 1 octet": option(10, b"c"),
+    "cookie of 9 octets": option(10, b"c" * 9),
+    "cookie of 41 octets": option(10, b"c" * 41),
+    "cookie of 50 octets": option(10, b"c" * 50),
+    "good cookie, then a bad one": option(10, b"c" * 8) + option(10, b"c"),
+    "client subnet of 2 octets": option(8, b"\x00\x01"),
+    "client subnet of an unknown family": option(8, b"\x00\x07\x18\x00\x01\x02\x03"),
+    "client subnet prefix longer than the address": option(8, b"\x00\x01\x21\x00" + bytes(5)),
+    "client subnet address longer than its prefix": option(8, b"\x00\x01\x08\x00\x0a\x00"),
+    "extended error of 1 octet": option(15, b"\x00"),
+    "option running past the OPT record": option(12, bytes(4), length=20),
+    "option header cut by the OPT record": b"\x00\x0c",
+}
+
+#: OPT records whose options are well formed (unknown codes included): read as they are
+WELL_FORMED_OPTIONS = {
+    "client cookie": option(10, b"c" * 8),
+    "client and server cookies": option(10, b"c" * 16) + option(10, b"c" * 40),
+    "client subnet": option(8, b"\x00\x01\x18\x00\x0a\x01\x02"),
+    "client subnet of no address": option(8, b"\x00\x01\x00\x00"),
+    "empty NSID": option(3, b""),
+    "padding": option(12, bytes(30)),
+    "unknown option": option(65001, b"anything"),
+}
 
 
 class HeaderAndQuestionTests(unittest.TestCase):
@@ -171,6 +212,44 @@ class EDNSTests(unittest.TestCase):
         self.assertTrue(parse(wire).edns)
 
 
+class OptionTests(unittest.TestCase):
+    def test_malformed_options_are_formerr_after_the_question(self) -> None:
+        for case, options in MALFORMED_OPTIONS.items():
+            with self.assertRaises(FormError, msg=case) as caught:
+                parse(opt_query(options))
+            # read as far as the OPT record, so the FORMERR can echo the question and OPT
+            request = caught.exception.request
+            self.assertEqual((caught.exception.id, request.id), (0x1234, 0x1234), case)
+            self.assertEqual((request.qname, request.edns, request.edns_payload),
+                             ("example.org.", True, 1232), case)
+
+    def test_well_formed_options_read_as_dnspython_reads_them(self) -> None:
+        for case, options in WELL_FORMED_OPTIONS.items():
+            request = parse(opt_query(options))
+            self.assertEqual([(o.otype, o.to_wire()) for o in request.message().options],
+                             request.edns_options, case)
+
+    def test_options_after_other_additional_records_are_checked(self) -> None:
+        message = dns.message.make_query("example.org", "A", use_edns=0,
+                                         options=[dns.edns.GenericOption(10, b"c")])
+        message.additional.append(dns.rrset.from_text("x.example.", 60, "IN", "A", "1.2.3.4"))
+        with self.assertRaises(FormError) as caught:
+            parse(message.to_wire())
+        self.assertTrue(caught.exception.request.edns)
+
+    def test_opt_record_running_past_the_message(self) -> None:
+        wire = opt_query(option(10, b"c" * 8))
+        with self.assertRaises(FormError) as caught:
+            parse(wire[:-2])
+        self.assertEqual(caught.exception.request.qname, "example.org.")
+
+    def test_unreadable_question_has_no_request(self) -> None:
+        wire = struct.pack("!HHHHHH", 9, 0x0100, 1, 0, 0, 0) + b"\x05abc"
+        with self.assertRaises(FormError) as caught:
+            parse(wire)
+        self.assertIsNone(caught.exception.request)
+
+
 class SizeTests(unittest.TestCase):
     def test_udp_without_edns(self) -> None:
         self.assertEqual(parse(query()).max_size, 512)
@@ -223,6 +302,16 @@ class MessageTests(unittest.TestCase):
         request = parse(message.to_wire())
         self.assertEqual(request.arcount, 1)
         self.assertEqual(request.message().keyname, dns.name.from_text("key."))
+
+    def test_undecodable_record_is_formerr(self) -> None:
+        # an A record of 3 octets: the server's reading skips it, dnspython refuses it
+        wire = query(use_edns=0)
+        record = b"\x01x\x00" + struct.pack("!HHIH", 1, 1, 0, 3) + b"\x01\x02\x03"
+        wire = wire[:10] + b"\x00\x02" + wire[12:-11] + record + wire[-11:]
+        request = parse(wire)
+        with self.assertRaises(FormError) as caught:
+            request.message()
+        self.assertIs(caught.exception.request, request)
 
     def test_repr(self) -> None:
         self.assertIn("example.org.", repr(parse(query())))

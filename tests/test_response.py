@@ -182,6 +182,98 @@ class TruncationTests(unittest.TestCase):
         self.assertEqual(len(got.answer), 3)
 
 
+def one_rrset_response(request: Request, count: int = 100) -> dns.message.Message:
+    """``count`` A records in one answer RRset, each 16 octets once its owner is compressed."""
+    reply = dns.message.make_response(request.message())
+    reply.answer.append(dns.rrset.from_text(
+        "example.org.", 60, "IN", "A", *(f"10.0.{i // 256}.{i % 256}" for i in range(count))))
+    return reply
+
+
+def with_optional_records(reply: dns.message.Message, count: int) -> dns.message.Message:
+    """``reply`` with the zone's NS in authority and ``count`` glue RRsets in additional."""
+    reply.authority.append(dns.rrset.from_text("example.org.", 60, "IN", "NS",
+                                               "ns1.example.org.", "ns2.example.org."))
+    for i in range(count):
+        reply.additional.append(dns.rrset.from_text(f"ns{i}.example.org.", 60, "IN", "AAAA",
+                                                    f"2001:db8::{i + 1}"))
+    return reply
+
+
+class RFC2181TruncationTests(unittest.TestCase):
+    """TC only when the records the client needs do not fit (RFC 2181 9)."""
+
+    def write(self, request: Request,
+              reply: dns.message.Message) -> tuple[bytes, dns.message.Message]:
+        writer = CaptureWriter(request)
+        writer.write(reply)
+        return writer.sent[0], sent(writer)
+
+    def test_additional_left_out_without_tc(self) -> None:
+        request = request_for()
+        data, got = self.write(request, with_optional_records(one_rrset_response(request, 5), 30))
+        self.assertLessEqual(len(data), 512)
+        self.assertFalse(got.flags & dns.flags.TC)
+        self.assertEqual(got.answer, one_rrset_response(request, 5).answer)
+        self.assertEqual(len(got.authority), 1)
+        # whole RRsets, in order, as many as fit
+        self.assertEqual(got.additional, with_optional_records(
+            one_rrset_response(request, 5), 30).additional[:len(got.additional)])
+        self.assertGreater(len(data) + 40, 512)
+
+    def test_authority_beside_an_answer_left_out_without_tc(self) -> None:
+        request = request_for(use_edns=0, payload=600)
+        reply = with_optional_records(one_rrset_response(request, 33), 3)
+        data, got = self.write(request, reply)
+        self.assertLessEqual(len(data), 600)
+        self.assertFalse(got.flags & dns.flags.TC)
+        self.assertEqual((len(got.answer[0]), got.authority, got.additional), (33, [], []))
+        self.assertEqual(got.edns, 0)
+
+    def test_referral_that_does_not_fit_is_tc(self) -> None:
+        request = request_for("www.example.org.")
+        reply = dns.message.make_response(request.message())
+        reply.authority.append(dns.rrset.from_text(
+            "example.org.", 60, "IN", "NS", *(f"ns.{'x' * 40}{i}.example." for i in range(12))))
+        data, got = self.write(request, reply)
+        self.assertLessEqual(len(data), 512)
+        self.assertTrue(got.flags & dns.flags.TC)
+        self.assertGreater(len(got.authority[0]), 0)
+
+    def test_answer_cut_record_by_record_with_tc(self) -> None:
+        for request in (request_for(), request_for(use_edns=0, payload=1000, want_dnssec=True)):
+            data, got = self.write(request, with_optional_records(
+                one_rrset_response(request), 3))
+            limit = request.max_size
+            self.assertLessEqual(len(data), limit)
+            self.assertTrue(got.flags & dns.flags.TC)
+            self.assertEqual((got.authority, got.additional), ([], []))
+            # as many whole records as fit: one more (16 octets) would not
+            self.assertGreater(len(data) + 16, limit)
+            self.assertEqual(len(got.answer), 1)
+            self.assertTrue(got.answer[0].issubset(one_rrset_response(request).answer[0]))
+            self.assertEqual(got.edns, 0 if request.edns else -1)
+
+    def test_wire_bytes_cut_the_same_way(self) -> None:
+        request = request_for()
+        tcp_request = request_for(proto="tcp")
+        full = with_optional_records(one_rrset_response(tcp_request, 5), 30)
+        data = request.id.to_bytes(2, "big") + full.to_wire()[2:]
+        self.assertGreater(len(data), 512)
+        writer = CaptureWriter(request)
+        writer.write(data)
+        got = sent(writer)
+        self.assertFalse(got.flags & dns.flags.TC)
+        self.assertEqual(got.answer, full.answer)
+
+        data = request.id.to_bytes(2, "big") + one_rrset_response(tcp_request).to_wire()[2:]
+        writer = CaptureWriter(request)
+        writer.write(data)
+        got = sent(writer)
+        self.assertTrue(got.flags & dns.flags.TC)
+        self.assertGreater(len(writer.sent[0]) + 16, 512)
+
+
 class BytesTests(unittest.TestCase):
     def test_sent_as_is(self) -> None:
         request = request_for()

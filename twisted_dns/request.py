@@ -4,12 +4,22 @@
 few slices (a few microseconds); the full ``dns.message.Message`` is decoded only when a plugin
 calls :meth:`Request.message`, and then once. Plugins that answer from wire bytes never pay
 for dnspython at all.
+
+The OPT record's options are checked as they are read, so a query with a malformed one is
+answered FORMERR before any plugin sees it (as BIND does) instead of failing later inside
+:meth:`Request.message`: each option must end within the record, a COOKIE must be 8 octets
+or 16 to 40 (RFC 7873 4), and the options dnspython decodes (client subnet, extended error,
+...) must decode. A query without options pays nothing for this. (miekg/dns, under CoreDNS,
+answers FORMERR for the same options, but for COOKIE lengths, which it does not check; BIND
+accepts a client subnet of family 0, which dnspython does not decode, so it is FORMERR here.)
 """
 
 from __future__ import annotations
 
 import struct
 
+import dns.edns
+import dns.exception
 import dns.message
 
 from twisted_dns.names import PLAIN, name_text
@@ -27,6 +37,8 @@ MAX_TCP_SIZE = 65535
 _QTAIL = struct.Struct("!HH")
 _OPTION = struct.Struct("!HH")
 
+OPTION_COOKIE = 10
+
 _new = object.__new__
 
 
@@ -38,13 +50,21 @@ class FormError(ValueError):
     """The header is readable but the body is not: the server answers FORMERR.
 
     ``id`` and ``flags`` come from the header, so the reply can match the query (and a
-    garbled *response* can be recognised by its QR bit and ignored).
+    garbled *response* can be recognised by its QR bit and ignored). ``request`` is the query
+    as far as it was read when the error came after its question (a malformed record or
+    EDNS option), so the FORMERR can echo the question and the OPT record; None otherwise.
+    Raised inside the chain (by :meth:`Request.message`), its ``rcode`` is what the server,
+    and the *errors* plugin, answer.
     """
 
-    def __init__(self, message: str, msg_id: int, flags: int) -> None:
+    rcode = 1  # FORMERR
+
+    def __init__(self, message: str, msg_id: int, flags: int,
+                 request: Request | None = None) -> None:
         super().__init__(message)
         self.id = msg_id
         self.flags = flags
+        self.request = request
 
 
 class Request:
@@ -170,10 +190,15 @@ class Request:
                 self.qname, self.qname_lower = names
                 for _ in range(qd - 1):
                     off = skip_name(wire, off) + 4
+                    if off > n:
+                        raise FormError("message ends inside a question", msg_id, flags)
             else:
                 self.qname = self.qname_lower = ""
                 self.qtype = self.qclass = 0
                 self.question_wire = b""
+        except (IndexError, struct.error):
+            raise FormError("message ends early", msg_id, flags) from None
+        try:
             if ar == 1 and not an and not ns and wire[off] == 0 and wire[off + 2] == TYPE_OPT \
                     and wire[off + 1] == 0:
                 # the common case, a lone OPT record: read it in place
@@ -184,16 +209,17 @@ class Request:
                 self.do = ttl & 0x8000 != 0
                 off += 11
                 if rdlen:
-                    self._opt_span = (off, off + rdlen)
+                    self._read_options(wire, off, off + rdlen)
                     off += rdlen
             elif an or ns or ar:
-                off = self._read_records(wire, off, an + ns, an + ns + ar)
-            if off > n:
-                raise FormError("message ends inside a record", msg_id, flags)
+                self._read_records(wire, off, an + ns, an + ns + ar)
+        except FormError as e:
+            e.request = self
+            raise
         except (IndexError, struct.error):
-            raise FormError("message ends early", msg_id, flags) from None
+            raise FormError("message ends early", msg_id, flags, self) from None
         except Malformed as exc:
-            raise FormError(str(exc), msg_id, flags) from None
+            raise FormError(str(exc), msg_id, flags, self) from None
         return self
 
     @classmethod
@@ -202,7 +228,7 @@ class Request:
         """A request from the header alone, for answering a query whose body is unreadable."""
         return cls.from_wire(wire[:4] + bytes(8), client, server, proto, udp_size)
 
-    def _read_records(self, wire: bytes, off: int, first_additional: int, count: int) -> int:
+    def _read_records(self, wire: bytes, off: int, first_additional: int, count: int) -> None:
         """Walk the answer, authority and additional sections to find the OPT record."""
         n = len(wire)
         unpack = _RR_FIXED.unpack_from
@@ -222,9 +248,32 @@ class Request:
                 self.edns_version = (ttl >> 16) & 0xFF
                 self.do = bool(ttl & 0x8000)
                 if rdlen:
-                    self._opt_span = (off, end)
+                    self._read_options(wire, off, end)
             off = end
-        return off
+
+    def _read_options(self, wire: bytes, off: int, end: int) -> None:
+        """Check the OPT record's options at ``wire[off:end]`` and keep where they are."""
+        if end > len(wire):
+            raise FormError("OPT record runs past the message", self.id, self.flags)
+        self._opt_span = (off, end)
+        while off < end:
+            if off + 4 > end:
+                raise FormError("EDNS option header runs past the OPT record", self.id,
+                                self.flags)
+            code, length = _OPTION.unpack_from(wire, off)
+            off += 4
+            if off + length > end:
+                raise FormError(f"EDNS option {code} runs past the OPT record", self.id,
+                                self.flags)
+            if code == OPTION_COOKIE:
+                if length != 8 and not 16 <= length <= 40:
+                    raise FormError(f"COOKIE option of {length} octets", self.id, self.flags)
+            elif dns.edns.get_option_class(code) is not dns.edns.GenericOption:
+                try:
+                    dns.edns.option_from_wire(code, wire, off, length)
+                except (dns.exception.DNSException, ValueError) as e:
+                    raise FormError(f"EDNS option {code}: {e}", self.id, self.flags) from None
+            off += length
 
     # Derived fields: cheap, computed when asked.
 
@@ -298,12 +347,19 @@ class Request:
     def message(self) -> dns.message.Message:
         """The whole query decoded by dnspython; built on first use, then cached.
 
-        A TSIG record is decoded but not verified (that is the tsig plugin's job).
+        A TSIG record is decoded but not verified (that is the tsig plugin's job). A query
+        dnspython cannot decode (a malformed record the server's reading did not look into)
+        raises :class:`FormError`, which the server answers FORMERR.
         """
         message = self._message
         if message is None:
-            message = self._message = dns.message.from_wire(self.wire, keyring=False,
-                                                            ignore_trailing=True)
+            try:
+                message = dns.message.from_wire(self.wire, keyring=False, ignore_trailing=True)
+            except (dns.exception.DNSException, ValueError) as e:
+                # what the server's own reading let through (a record's data): FORMERR
+                raise FormError(f"query does not decode: {e}", self.id, self.flags,
+                                self) from None
+            self._message = message
         return message
 
     def __repr__(self) -> str:

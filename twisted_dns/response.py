@@ -8,8 +8,14 @@ Two kinds of reply reach a writer:
 - a ``dns.message.Message``: scrubbed the way CoreDNS's ``request.Scrub``/``SizeAndDo`` do
   (ID and question from the query, an OPT record exactly when the query had one: EDNS
   version 0, our UDP size, the DO bit mirrored, client options we do not know dropped), then
-  rendered within the client's size: whole RRsets that fit, TC set when some were left out,
-  the question and OPT always kept.
+  rendered within the client's size (:func:`render`).
+
+A reply too big for the client is cut as RFC 2181 9 says: TC is set only when records the
+client needs do not fit (the answer section, or the authority section of a reply with no
+answer: a referral or a negative answer), and those are cut record by record, keeping whole
+records, as miekg/dns does. Optional records (the authority section beside an answer, the
+additional section) that do not fit are left out whole, with TC clear, where miekg/dns sets
+TC. The question and the OPT record are always kept.
 
 ``Recorder`` and ``NonWriter`` wrap a writer for plugins that need to see the reply (log,
 metrics, cache).
@@ -20,8 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import dns.exception
 import dns.flags
 import dns.message
+import dns.renderer
+import dns.rrset
 from twisted.internet.error import MessageLengthError
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -43,7 +52,8 @@ def register_option(code: int) -> None:
 
 
 def render(request: Request, reply: dns.message.Message) -> bytes:
-    """Scrub ``reply`` for ``request`` (in place) and render it within ``request.max_size``."""
+    """Scrub ``reply`` for ``request`` (in place) and render it within ``request.max_size``
+    (cut as the module's docstring says when it does not fit)."""
     reply.id = request.id
     query = request.message()
     reply.question = list(query.question)
@@ -60,7 +70,58 @@ def render(request: Request, reply: dns.message.Message) -> bytes:
         reply.use_edns(False)
         # an extended rcode cannot be said without EDNS
         reply.set_rcode(rcode if rcode <= 15 else wire.SERVFAIL)
-    return reply.to_wire(max_size=request.max_size, prefer_truncation=True)
+    max_size = request.max_size
+    try:
+        return reply.to_wire(max_size=max_size)
+    except dns.exception.TooBig:
+        return _truncated(reply, max_size)
+
+
+def _truncated(reply: dns.message.Message, max_size: int) -> bytes:
+    """``reply`` cut to ``max_size`` (see the module's docstring), TC set when it had to be."""
+    opt_size = 0 if reply.opt is None else 11 + sum(4 + len(option.to_wire())
+                                                    for option in reply.options)
+    renderer = dns.renderer.Renderer(reply.id, reply.flags, max_size - opt_size, reply.origin)
+    for question in reply.question:
+        renderer.add_question(question.name, question.rdtype, question.rdclass)
+    sections = []
+    for section, rrsets, required in ((dns.renderer.ANSWER, reply.answer, True),
+                                      (dns.renderer.AUTHORITY, reply.authority, not reply.answer),
+                                      (dns.renderer.ADDITIONAL, reply.additional, False)):
+        kept, complete = _fit(renderer, section, rrsets, by_record=required)
+        sections.append(kept)
+        if not complete:
+            if required:
+                reply.flags |= dns.flags.TC
+            break
+    sections += [[] for _ in range(3 - len(sections))]
+    reply.answer, reply.authority, reply.additional = sections
+    return reply.to_wire(max_size=max_size, prefer_truncation=True)
+
+
+def _fit(renderer: dns.renderer.Renderer, section: int, rrsets: list[dns.rrset.RRset],
+         by_record: bool) -> tuple[list[dns.rrset.RRset], bool]:
+    """The RRsets of ``rrsets`` that fit in ``renderer`` after what it holds, and whether all
+    did; ``by_record`` keeps the whole records that fit of the first RRset that does not."""
+    kept = []
+    for rrset in rrsets:
+        try:
+            renderer.add_rrset(section, rrset)
+        except dns.exception.TooBig:
+            if by_record:
+                records = []
+                for rdata in rrset:
+                    try:
+                        renderer.add_rrset(section, dns.rrset.from_rdata_list(
+                            rrset.name, rrset.ttl, [rdata]))
+                    except dns.exception.TooBig:
+                        break
+                    records.append(rdata)
+                if records:
+                    kept.append(dns.rrset.from_rdata_list(rrset.name, rrset.ttl, records))
+            return kept, False
+        kept.append(rrset)
+    return kept, True
 
 
 def fit(request: Request, data: bytes) -> bytes:

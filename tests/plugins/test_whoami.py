@@ -111,6 +111,27 @@ class HandlerTests(unittest.TestCase):
                          ["example.org. 0 HS A \\# 4 7f000001",
                           "_udp.example.org. 0 HS SRV \\# 7 000000009d1400"])
 
+    def test_ch_class_has_no_a_record(self) -> None:
+        # a CH-class A record holds a Chaosnet address, which four IPv4 octets are not
+        reply, _ = self.serve("example.org", "TXT", "CH", client=("127.0.0.1", 40212))
+        self.assertEqual(set(additional(reply)), {("_udp.example.org.", dns.rdatatype.SRV)})
+
+    def test_ch_class_keeps_aaaa(self) -> None:
+        reply, _ = self.serve("example.org", "TXT", "CH", client=("2001:db8::53", 1234, 0, 0))
+        self.assertEqual(set(additional(reply)), {("example.org.", dns.rdatatype.AAAA),
+                                                  ("_udp.example.org.", dns.rdatatype.SRV)})
+
+    def test_srv_left_out_when_its_name_would_be_too_long(self) -> None:
+        # 3 labels of 63 octets and one of 56: 250 octets, so _udp.<qname> has 255
+        longest = ".".join(["a" * 63] * 3 + ["b" * 56]) + "."
+        reply, _ = self.serve(longest, proto="tcp")
+        self.assertEqual(set(additional(reply)), {(longest, dns.rdatatype.A),
+                                                  ("_tcp." + longest, dns.rdatatype.SRV)})
+        too_long = longest.replace("b" * 56, "b" * 57)
+        reply, request = self.serve(too_long)
+        self.assertEqual(len(request.question_wire), 251 + 4)
+        self.assertEqual(set(additional(reply)), {(too_long, dns.rdatatype.A)})
+
     def test_edns(self) -> None:
         reply, _ = self.serve("example.org", use_edns=0, want_dnssec=True)
         self.assertEqual(reply.edns, 0)

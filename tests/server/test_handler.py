@@ -16,6 +16,7 @@ from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial import unittest
 
 from tests.server import Plugin, block
+from tests.test_request import MALFORMED_OPTIONS, opt_query
 from twisted_dns import wire
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.response import CaptureWriter
@@ -142,6 +143,25 @@ class ChecksBeforeTheChainTests(unittest.TestCase):
         self.assertTrue(reply.flags & dns.flags.RD)
         self.assertEqual(self.plugin.requests, [])
 
+    def test_malformed_edns_option_is_formerr_with_question_and_opt(self) -> None:
+        for case, options in MALFORMED_OPTIONS.items():
+            self.harness.writers.clear()
+            self.harness.send(opt_query(options, msg_id=0xBEEF))
+            reply = self.harness.reply()
+            self.assertEqual((reply.id, reply.rcode()), (0xBEEF, dns.rcode.FORMERR), case)
+            self.assertEqual([q.to_text() for q in reply.question], ["example.org. IN A"], case)
+            self.assertEqual((reply.edns, reply.payload, reply.options), (0, 1232, ()), case)
+        self.assertEqual(self.plugin.requests, [])
+
+    def test_record_past_the_message_is_formerr_with_question(self) -> None:
+        data = query("a.example.org.").to_wire()
+        data = data[:10] + b"\x00\x01" + data[12:] + b"\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x09"
+        self.harness.send(data)
+        reply = self.harness.reply()
+        self.assertEqual(reply.rcode(), dns.rcode.FORMERR)
+        self.assertEqual([q.to_text() for q in reply.question], ["a.example.org. IN A"])
+        self.assertIsNone(reply.opt)
+
     def test_responses_ignored(self) -> None:
         response = dns.message.make_response(query())
         self.harness.send(response)
@@ -248,6 +268,20 @@ class FailureTests(unittest.TestCase):
         errors = [e for e in self.events if e.get("log_level") == LogLevel.critical]
         self.assertEqual([e["plugin"] for e in errors], ["broken"])
         self.assertEqual(errors[0]["log_namespace"], "broken")
+
+    def test_query_dnspython_cannot_decode_is_formerr_not_logged(self) -> None:
+        # an additional A record of 3 octets: the server's reading skips it, dnspython refuses
+        data = query(use_edns=0).to_wire()
+        record = b"\x01x\x00" + struct.pack("!HHIH", 1, 1, 0, 3) + b"\x01\x02\x03"
+        data = data[:10] + b"\x00\x02" + data[12:-11] + record + data[-11:]
+        harness = Harness(Plugin(answer_a, name="decodes"))
+        harness.send(data)
+        reply = harness.reply()
+        self.assertEqual(reply.rcode(), dns.rcode.FORMERR)
+        self.assertEqual(reply.question[0].to_text(), "example.org. IN A")
+        self.assertEqual(reply.edns, 0)
+        self.assertEqual([e for e in self.events if e.get("log_level") == LogLevel.critical],
+                         [])
 
     def test_exception_deep_in_chain_names_that_plugin(self) -> None:
         def boom(request: Any, writer: Any) -> int:

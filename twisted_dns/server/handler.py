@@ -4,8 +4,10 @@
 and a writer factory. It applies, in order, what CoreDNS (and miekg/dns under it) applies
 before and around a block's plugin chain:
 
-1. fewer than 12 bytes: dropped; a readable header with a garbled body: FORMERR (same ID);
-   a message with QR set (a response): ignored, so two servers cannot ping-pong;
+1. fewer than 12 bytes: dropped; a readable header with a garbled body: FORMERR (same ID;
+   with the question, and the OPT record, when the error comes after them: a malformed
+   record or EDNS option); a message with QR set (a response): ignored, so two servers
+   cannot ping-pong;
 2. opcode other than QUERY or NOTIFY: NOTIMP; not exactly one question, more than one
    answer or authority record, or more than two additional records: FORMERR (these two are
    header-only replies, as miekg/dns sends them);
@@ -15,7 +17,8 @@ before and around a block's plugin chain:
 6. the chain: ``ServeDNS`` returns an rcode (handled synchronously, no Deferred), a Deferred
    or a coroutine (awaited, at most ``deadline`` seconds, then SERVFAIL); SERVFAIL, REFUSED,
    FORMERR and NOTIMP with nothing written make the server write that rcode; an exception
-   becomes SERVFAIL and is logged with the plugin's name.
+   becomes SERVFAIL and is logged with the plugin's name, except a query dnspython cannot
+   decode (``Request.message`` raises ``FormError``): FORMERR.
 
 Deadlines cost no timer per query: every query shares one deadline, so the waiting ones
 expire in arrival order. They queue in a deque and one sweep, every ``DEADLINE_SLOT``
@@ -102,7 +105,7 @@ class QueryHandler:
             return None
         except FormError as e:
             if not e.flags & QR:
-                self._unreadable(data, client, server, proto, make_writer)
+                self._unreadable(data, client, server, proto, make_writer, e.request)
             return None
         except Exception:
             log.failure("cannot read a query from {client}", client=client)
@@ -163,28 +166,38 @@ class QueryHandler:
             self._notify(request, writer)
 
     def _unreadable(self, data: bytes, client: tuple, server: tuple, proto: str,
-                    make_writer: WriterFactory) -> None:
-        """FORMERR (NOTIMP for an unknown opcode) for a query whose body cannot be read."""
-        request = Request.header_only(data, client, server, proto, self.udp_size)
+                    make_writer: WriterFactory, request: Request | None) -> None:
+        """FORMERR (NOTIMP for an unknown opcode) for a query whose body cannot be read;
+        ``request`` is the query as far as it was read, when its question was."""
+        if request is None:
+            request = Request.header_only(data, client, server, proto, self.udp_size)
         request.start = self._seconds()
         writer = make_writer(request)
         opcode = (request.flags >> 11) & 0xF
         if opcode != OPCODE_QUERY and opcode != OPCODE_NOTIFY:
             reply = wire.header_reply(request.id, request.flags, NOTIMP)
+        elif request.qdcount == 1:
+            reply = wire.reply(request, FORMERR)
         else:
             reply = wire.header_reply(request.id, request.flags & 0x87FF, FORMERR)
         self._answer(request, writer, reply)
 
     def _failed(self, request: Request, writer: Any, chain: Any, failure: Failure) -> None:
-        name = _plugin_name(request, chain)
-        Logger(namespace=name).failure(
-            "plugin/{plugin}: error serving {qname} {qtype}", failure,
-            plugin=name, qname=request.qname, qtype=request.qtype)
+        if failure.check(FormError) and failure.value.request is request:
+            # the query itself does not decode: the client's error, not the plugin's
+            log.debug("{request!r}: {error}", request=request, error=failure.value)
+            rcode = FORMERR
+        else:
+            name = _plugin_name(request, chain)
+            Logger(namespace=name).failure(
+                "plugin/{plugin}: error serving {qname} {qtype}", failure,
+                plugin=name, qname=request.qname, qtype=request.qtype)
+            rcode = SERVFAIL
         if writer.written:
             if self.observers:
                 self._notify(request, writer)
         else:
-            self._answer(request, writer, wire.reply(request, SERVFAIL))
+            self._answer(request, writer, wire.reply(request, rcode))
 
     def _notify(self, request: Request, writer: Any) -> None:
         for observer in self.observers:

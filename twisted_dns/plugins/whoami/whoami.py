@@ -4,6 +4,11 @@ This is the benchmark plugin, so a query never goes through dnspython: the reply
 query's header and question (``wire.reply``) plus two records whose owner names point at
 the question name (``QNAME_POINTER``), so the name is neither parsed nor re-encoded. Each
 record's fixed part is one ``struct`` pack.
+
+Two records CoreDNS writes are left out, because they would make the reply invalid: the SRV
+record when ``_udp.<qname>`` would be longer than a name may be (255 octets; miekg/dns packs
+it anyway), and the A record of a CH-class query (a CH-class A record holds a Chaosnet
+address, RFC 1035 3.4.2, which four IPv4 octets are not).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from twisted_dns.interfaces import IPlugin
 NAME = "whoami"
 
 _A, _AAAA, _SRV = 1, 28, 33
+_CH = 3
+#: the longest question (name, type, class) whose ``_udp.<qname>`` is still a valid name:
+#: the ``_udp`` label adds 5 octets to the name, which may have 255
+_SRV_QUESTION_MAX = 255 - 5 + 4
 _ROOT = b"\x00"
 #: type, class, TTL 0, rdata length: the A/AAAA record after its owner name
 _ADDRESS_RR = struct.Struct("!HHIH")
@@ -51,6 +60,8 @@ class Whoami:
 
         <qname>          0 <qclass> A|AAAA <client address>
         _<proto>.<qname> 0 <qclass> SRV    0 0 <client port> .
+
+    (each left out where it would not be a valid record: see the module's docstring).
     """
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
@@ -64,12 +75,16 @@ class Whoami:
         else:
             rdtype, address = _A, socket.inet_pton(socket.AF_INET, host)
         qclass = request.qclass
-        proto = request.proto
-        key = (proto, request.qname == ".")
+        key = (request.proto, request.qname == ".")
         srv_name = _SRV_NAMES.get(key) or _srv_name(*key)
-        writer.write(wire.reply(request, additional=(
+        records = (
             wire.QNAME_POINTER + _ADDRESS_RR.pack(rdtype, qclass, 0, len(address)) + address,
             srv_name + _SRV_RR.pack(_SRV, qclass, 0, _SRV_RDLENGTH, 0, 0, request.client_port)
             + _ROOT,
-        ), aa=True))
+        )
+        if len(request.question_wire) > _SRV_QUESTION_MAX:
+            records = records[:1]
+        if qclass == _CH and rdtype == _A:
+            records = records[1:]
+        writer.write(wire.reply(request, additional=records, aa=True))
         return 0
