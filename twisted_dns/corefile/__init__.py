@@ -7,7 +7,7 @@ syntax is documented for users in ``docs/corefile.md``.
 from twisted_dns.corefile.dispenser import Dispenser
 from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_key
 from twisted_dns.corefile.lexer import Token, tokenize
-from twisted_dns.corefile.parser import ServerBlock, load, parse
+from twisted_dns.corefile.parser import ServerBlock, load, parse, read_corefile
 
 __all__ = [
     "SCHEME_PORTS",
@@ -18,5 +18,6 @@ __all__ = [
     "load",
     "parse",
     "parse_key",
+    "read_corefile",
     "tokenize",
 ]

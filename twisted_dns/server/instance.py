@@ -152,15 +152,6 @@ def _check_duplicates(setup: Setup) -> None:
                 seen.add(ident)
 
 
-def read_corefile(path: str) -> str:
-    """The text of the Corefile at ``path``; a one-line ConfigError when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read Corefile: {exc.strerror}", path) from exc
-
-
 @dataclass
 class Source:
     """Where a configuration comes from, so that a reload reads it again the same way.
@@ -180,7 +171,7 @@ class Source:
     def load(self) -> Setup:
         text, filename = self.text, self.filename
         if self.path is not None:
-            text, filename = read_corefile(self.path), self.path
+            text, filename = parser.read_corefile(self.path), self.path
         return load(text, filename, self.registry, default_port=self.default_port,
                     reactor=self.reactor, environ=self.environ)
 
