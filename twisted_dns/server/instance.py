@@ -38,7 +38,7 @@ from twisted.python.failure import Failure
 
 from twisted_dns.controller import Controller
 from twisted_dns.corefile import parser
-from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_key
+from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_server_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.registry import Registry
 from twisted_dns.server.config import BlockConfig
@@ -114,7 +114,7 @@ def load(text: str, filename: str, registry: Registry, *, default_port: int = 53
 def _block_keys(tokens: list, default_port: int) -> list[ZoneAddr]:
     keys = []
     for token in tokens:
-        for key in parse_key(token):
+        for key in parse_server_key(token):
             port = default_port if key.scheme == "dns" else SCHEME_PORTS[key.scheme]
             keys.append(key.with_port(port))
     return keys
