@@ -10,7 +10,6 @@ from twisted_dns.controller import Controller
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
-from twisted_dns.pkg.zones import normalize
 from twisted_dns.plugins.file.handler import File
 from twisted_dns.plugins.file.reload import ZoneFile
 from twisted_dns.plugins.file.zone import ZoneError, Zones
@@ -35,7 +34,7 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
         if not os.path.isabs(path) and c.config.root:
             path = os.path.join(c.config.root, path)
         path = os.path.normpath(path)
-        origins = [normalize(arg) for arg in c.remaining_args()] or list(c.zones)
+        origins = c.zone_args() or list(c.zones)
         line_files = [ZoneFile(path, origin, zones, 0.0) for origin in origins]
         for zone_file in line_files:
             zones.add(zone_file.origin)
@@ -46,8 +45,9 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
                 try:
                     zone_file.load()
                 except ZoneError as e:
-                    # the zone file's own FILE:LINE
-                    raise ConfigError(e.reason, e.file, e.line) from None
+                    if e.line is None:  # nothing to point at in the zone file: this line
+                        raise c.err(f"plugin/file: {e}") from None
+                    raise ConfigError(e.reason, e.file, e.line) from None  # the zone file's
         while c.next_block():
             option = c.val()
             if option == "fallthrough":
