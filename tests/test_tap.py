@@ -108,26 +108,28 @@ class CommandLineTests(unittest.TestCase):
         self.assertValidateFails("example.org {\n    whoami\n    health :99999\n}\n",
                                  ":3: invalid port '99999'")
 
-    def test_dns_port_in_use(self) -> None:
-        """A start-up error: one line and exit status 1, no traceback."""
-        port = self.hold_port()
-        path = self.write(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
+    def assertStartFails(self, corefile: str, line: str) -> None:
+        """``twistd -n`` exits with status 1, having logged ``line`` ({path} the Corefile's),
+        without a traceback."""
+        path = self.write(corefile)
         result = run_twistd("-n", "--pidfile=", "pydns", "-c", path)
         self.assertEqual(result.returncode, 1)
-        self.assertIn(f" [pydns#error] cannot start: listen 127.0.0.1:{port}: Address already "
-                      f"in use\n", result.stdout)
+        self.assertIn(line.format(path=path), result.stdout)
         self.assertNotIn("Traceback", result.stdout + result.stderr)
+
+    def test_dns_port_in_use(self) -> None:
+        port = self.hold_port()
+        self.assertStartFails(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n",
+                              f" [pydns#error] cannot start: listen 127.0.0.1:{port}: Address "
+                              f"already in use\n")
 
     def test_http_port_in_use(self) -> None:
         """A plugin's startup hook failing at once stops the server as well."""
         port = self.hold_port()
-        path = self.write(f"example.org:{free_port()} {{\n    bind 127.0.0.1\n    whoami\n"
-                          f"    health 127.0.0.1:{port}\n}}\n")
-        result = run_twistd("-n", "--pidfile=", "pydns", "-c", path)
-        self.assertEqual(result.returncode, 1)
-        self.assertIn(f" [server#error] a plugin failed to start: {path}:4: plugin/health: "
-                      f"listen tcp 127.0.0.1:{port}: ", result.stdout)
-        self.assertNotIn("Traceback", result.stdout + result.stderr)
+        self.assertStartFails(f"example.org:{free_port()} {{\n    bind 127.0.0.1\n    whoami\n"
+                              f"    health 127.0.0.1:{port}\n}}\n",
+                              " [server#error] a plugin failed to start: {path}:4: "
+                              f"plugin/health: listen tcp 127.0.0.1:{port}: ")
 
     def test_missing_corefile(self) -> None:
         path = os.path.join(self.mktemp(), "Corefile")
