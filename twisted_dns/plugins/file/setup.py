@@ -45,9 +45,9 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
                 try:
                     zone_file.load()
                 except ZoneError as e:
-                    if e.line is None:  # nothing to point at in the zone file: this line
-                        raise c.err(f"plugin/file: {e}") from None
-                    raise ConfigError(e.reason, e.file, e.line) from None  # the zone file's
+                    if e.line is not None:  # at the zone file's own line
+                        raise ConfigError(e.reason, e.file, e.line) from None
+                    raise c.err(f"plugin/file: {e}") from None  # else at this line
         while c.next_block():
             option = c.val()
             if option == "fallthrough":
