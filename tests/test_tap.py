@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -24,8 +25,6 @@ def run_twistd(*args: str, cwd: str | None = None) -> subprocess.CompletedProces
     return subprocess.run([TWISTD, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
-
-
 class DropinTests(unittest.TestCase):
     def test_twistd_discovers_pydns(self) -> None:
         names = {maker.tapname for maker in getPlugins(IServiceMaker)}
@@ -42,13 +41,33 @@ class DropinTests(unittest.TestCase):
 class CommandLineTests(unittest.TestCase):
     """The twistd command as a user runs it."""
 
-    def write(self, text: str, name: str = "Corefile") -> str:
+    def write(self, text: str | bytes, name: str = "Corefile") -> str:
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         path = os.path.join(directory, name)
-        with open(path, "w") as handle:
-            handle.write(text)
+        with open(path, "wb") as handle:
+            handle.write(text.encode() if isinstance(text, str) else text)
         return path
+
+    def hold_port(self) -> int:
+        """A loopback port taken for UDP and TCP until the test ends (without SO_REUSEPORT,
+        so that nobody can share it)."""
+        port = free_port()
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            held = socket.socket(socket.AF_INET, kind)
+            self.addCleanup(held.close)
+            held.bind(("127.0.0.1", port))
+            if kind == socket.SOCK_STREAM:
+                held.listen()
+        return port
+
+    def assertValidateFails(self, corefile: str | bytes, message: str) -> None:
+        """``--validate`` exits with status 1 and ``message`` (after the Corefile's path) as
+        its only line."""
+        path = self.write(corefile)
+        result = run_twistd("pydns", "-c", path, "--validate")
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (1, "", f"pydns: {path}{message}\n"))
 
     def test_version(self) -> None:
         result = run_twistd("pydns", "--version")
@@ -67,6 +86,50 @@ class CommandLineTests(unittest.TestCase):
         self.assertEqual(result.stderr.strip(),
                          f"pydns: {path}:3: unknown directive 'nosuchplugin'")
         self.assertNotIn("Traceback", result.stderr + result.stdout)
+
+    def test_validate_not_utf8(self) -> None:
+        self.assertValidateFails(b"example.org {\n    log caf\xe9\n}\n",
+                                 ":2: not UTF-8: byte 0xe9 at column 12")
+
+    def test_validate_bad_zone_origin(self) -> None:
+        self.assertValidateFails(
+            "example.org {\n    file db.example.org a\u00a9.example.\n}\n",
+            ":2: zone is not a valid domain name: a\u00a9.example. (IDNA processing exception: "
+            "Codepoint U+00A9 at position 2 of 'a\u00a9' not allowed)")
+
+    def test_validate_rejects_a_scheme_without_transport(self) -> None:
+        """As start-up would, without binding anything."""
+        self.assertValidateFails("example.org:1053 {\n    whoami\n}\ntls://example.org {\n"
+                                 "    whoami\n}\n",
+                                 ":4: cannot serve 'tls://example.org': no tls:// transport "
+                                 "yet (served: dns://)")
+
+    def test_validate_checks_http_ports(self) -> None:
+        self.assertValidateFails("example.org {\n    whoami\n    health :99999\n}\n",
+                                 ":3: invalid port '99999'")
+
+    def assertStartFails(self, corefile: str, line: str) -> None:
+        """``twistd -n`` exits with status 1, having logged ``line`` ({path} the Corefile's),
+        without a traceback."""
+        path = self.write(corefile)
+        result = run_twistd("-n", "--pidfile=", "pydns", "-c", path)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(line.format(path=path), result.stdout)
+        self.assertNotIn("Traceback", result.stdout + result.stderr)
+
+    def test_dns_port_in_use(self) -> None:
+        port = self.hold_port()
+        self.assertStartFails(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n",
+                              f" [pydns#error] cannot start: listen 127.0.0.1:{port}: Address "
+                              f"already in use\n")
+
+    def test_http_port_in_use(self) -> None:
+        """A plugin's startup hook failing at once stops the server as well."""
+        port = self.hold_port()
+        self.assertStartFails(f"example.org:{free_port()} {{\n    bind 127.0.0.1\n    whoami\n"
+                              f"    health 127.0.0.1:{port}\n}}\n",
+                              " [server#error] a plugin failed to start: {path}:4: "
+                              f"plugin/health: listen tcp 127.0.0.1:{port}: ")
 
     def test_missing_corefile(self) -> None:
         path = os.path.join(self.mktemp(), "Corefile")

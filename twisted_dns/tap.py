@@ -6,7 +6,9 @@ import gc
 import os
 import sys
 
+from twisted.logger import Logger
 from twisted.python import usage
+from twisted.python.failure import Failure
 
 from twisted_dns import __version__
 from twisted_dns import logging as json_logging
@@ -14,6 +16,8 @@ from twisted_dns.config import Source
 from twisted_dns.errors import ConfigError
 from twisted_dns.registry import CONFLICT, DUPLICATE, FAILED, OK, PluginInfo, Registry
 from twisted_dns.server.service import DNSService
+
+log = Logger(namespace="pydns")
 
 #: Served when there is neither ``-c`` nor ``./Corefile`` (CoreDNS's default, on -p's port).
 DEFAULT_COREFILE = """\
@@ -127,6 +131,34 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
+class StartError(Exception, SystemExit):
+    """The service cannot start; its reason is logged already.
+
+    An Exception, so that twistd cleans up after it (removes the pid file, tells a daemon's
+    waiting parent, which prints it), and a SystemExit, so that Python then exits with
+    status 1 instead of printing a traceback.
+    """
+
+    code = 1
+
+
+class Service(DNSService):
+    """The service twistd runs: when it cannot start (a port in use, a plugin's startup hook
+    failing at once), the process logs one line and exits with status 1, as CoreDNS does,
+    instead of a traceback or a server half up."""
+
+    def startService(self) -> None:  # noqa: N802 - Twisted's name
+        try:
+            super().startService()
+        except ConfigError as exc:  # nothing listens: the listeners opened were closed
+            log.error("cannot start: {error}", error=str(exc))
+            raise StartError(str(exc)) from None
+        failed: list[Failure] = []
+        self.started.addErrback(failed.append)  # the service has logged it already
+        if failed:
+            raise StartError(str(failed[0].value))
+
+
 def makeService(options: Options) -> DNSService:  # noqa: N802 - twistd's name
     try:
         registry = Registry.discover(plugin_cfg=options["plugin-cfg"])
@@ -150,4 +182,4 @@ def makeService(options: Options) -> DNSService:  # noqa: N802 - twistd's name
     # collections run less often: per-query garbage is freed by reference counting anyway.
     gc.freeze()
     gc.set_threshold(10000, 50, 100)
-    return DNSService(setup, source=source, reload_signal=True)
+    return Service(setup, source=source, reload_signal=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
-from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_key
+from twisted_dns.corefile.keys import (
+    SCHEME_PORTS,
+    SERVED_SCHEMES,
+    ZoneAddr,
+    parse_key,
+    parse_server_key,
+)
 from twisted_dns.corefile.lexer import Token
 from twisted_dns.errors import ConfigError
 
@@ -148,3 +154,19 @@ class ReverseZoneTests(unittest.TestCase):
         # CoreDNS refuses these forms too
         error = self.assertRaises(ConfigError, key, "::/0")
         self.assertEqual(str(error), "Corefile:7: invalid CIDR ::/0")
+
+
+class ParseServerKeyTests(unittest.TestCase):
+    def test_served_schemes(self) -> None:
+        self.assertEqual(parse_server_key(Token("dns://Example.org:53", "Corefile", 7)),
+                         [ZoneAddr("dns", "example.org.", 53)])
+        self.assertEqual(len(parse_server_key(Token("10.0.0.0/15", "Corefile", 7))), 2)
+
+    def test_schemes_without_a_transport(self) -> None:
+        unserved = [scheme for scheme in SCHEME_PORTS if scheme not in SERVED_SCHEMES]
+        self.assertEqual(unserved, ["tls", "quic", "grpc", "https", "https3"])
+        for scheme in unserved:
+            error = self.assertRaises(ConfigError, parse_server_key,
+                                      Token(f"{scheme}://example.org", "Corefile", 7))
+            self.assertEqual(str(error), f"Corefile:7: cannot serve '{scheme}://example.org': "
+                                         f"no {scheme}:// transport yet (served: dns://)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial import unittest
 
-from twisted_dns.corefile.lexer import Token, tokenize
+from twisted_dns.corefile.lexer import Token, decode, tokenize
 from twisted_dns.errors import ConfigError
 
 
@@ -88,6 +88,22 @@ class TokenizeTests(unittest.TestCase):
         error = self.assertRaises(ConfigError, tokenize, 'a\nb "never\nclosed', "Corefile")
         self.assertEqual(str(error), "Corefile:2: unterminated quoted string")
 
+    def test_nul_is_an_error(self) -> None:
+        error = self.assertRaises(ConfigError, tokenize, 'a\nb "c\x00', "Corefile")
+        self.assertEqual(str(error), "Corefile:2: NUL character in the Corefile")
+
     def test_origin_is_not_compared(self) -> None:
         self.assertEqual(Token("a", "f", 1, origin=3), Token("a", "f", 1))
         self.assertEqual(hash(Token("a", "f", 1, origin=3)), hash(Token("a", "f", 1)))
+
+
+class DecodeTests(unittest.TestCase):
+    def test_line_breaks_as_a_file_read_as_text_has_them(self) -> None:
+        self.assertEqual(decode("\ufeff\u00e9\r\nb\rc\n".encode(), "Corefile"),
+                         "\ufeff\u00e9\nb\nc\n")
+
+    def test_not_utf8_at_its_line_and_column(self) -> None:
+        error = self.assertRaises(ConfigError, decode, b"a\nbc\xff\n\xfe", "Corefile")
+        self.assertEqual(str(error), "Corefile:2: not UTF-8: byte 0xff at column 3")
+        error = self.assertRaises(ConfigError, decode, b"\xc3(", "Corefile")
+        self.assertEqual(str(error), "Corefile:1: not UTF-8: byte 0xc3 at column 1")

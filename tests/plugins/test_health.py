@@ -63,8 +63,11 @@ class SetupTests(unittest.TestCase):
         self.assertEqual(list(endpoints), ["localhost:1234"])
         self.assertEqual(endpoints["localhost:1234"].lameduck_duration, parse_duration("4s"))
         self.assertEqual(endpoints["localhost:1234"].line, 2)
-        # Go's SplitHostPort accepts it; listening fails later
-        self.assertEqual(list(self.endpoints(". {\n    health bla:a\n}\n")), ["bla:a"])
+        # CoreDNS fails only when listening; here setup checks the port (so --validate does),
+        # leaving the host to start-up
+        error = self.assertRaises(ConfigError, self.endpoints, ". {\n    health bla:a\n}\n")
+        self.assertEqual(str(error), "Corefile:2: unknown port 'a'")
+        self.assertEqual(list(self.endpoints(". {\n    health bla:80\n}\n")), ["bla:80"])
 
     def test_one_endpoint_per_address(self) -> None:
         configuration = configure_all(

@@ -12,9 +12,8 @@ from twisted_dns.config.load import (
     ReloadStats,
     Source,
     load,
-    read_corefile,
     stats,
 )
 
 __all__ = ["BlockConfig", "Configuration", "Controller", "ListenerKey", "ObserverFactory",
-           "PluginFactory", "ReloadStats", "Source", "load", "read_corefile", "stats"]
+           "PluginFactory", "ReloadStats", "Source", "load", "stats"]

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from twisted_dns.config.block import BlockConfig
 from twisted_dns.config.controller import Controller
 from twisted_dns.corefile import parser
-from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_key
+from twisted_dns.corefile.keys import SCHEME_PORTS, ZoneAddr, parse_server_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.registry import Registry
 
@@ -114,7 +114,7 @@ def load(text: str, filename: str, registry: Registry, *, default_port: int = 53
 def _block_keys(tokens: list, default_port: int) -> list[ZoneAddr]:
     keys = []
     for token in tokens:
-        for key in parse_key(token):
+        for key in parse_server_key(token):
             port = default_port if key.scheme == "dns" else SCHEME_PORTS[key.scheme]
             keys.append(key.with_port(port))
     return keys
@@ -152,15 +152,6 @@ def _check_duplicates(configuration: Configuration) -> None:
                 seen.add(ident)
 
 
-def read_corefile(path: str) -> str:
-    """The text of the Corefile at ``path``; a one-line ConfigError when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read Corefile: {exc.strerror}", path) from exc
-
-
 @dataclass
 class Source:
     """Where a configuration comes from, so that a reload reads it again the same way.
@@ -180,7 +171,7 @@ class Source:
     def load(self) -> Configuration:
         text, filename = self.text, self.filename
         if self.path is not None:
-            text, filename = read_corefile(self.path), self.path
+            text, filename = parser.read_corefile(self.path), self.path
         return load(text, filename, self.registry, default_port=self.default_port,
                     reactor=self.reactor, environ=self.environ)
 

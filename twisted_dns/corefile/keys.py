@@ -26,6 +26,9 @@ from twisted_dns.names import normalize
 
 #: The schemes a key may have and the port each listens on by default.
 SCHEME_PORTS = {"dns": 53, "tls": 853, "quic": 853, "grpc": 443, "https": 443, "https3": 443}
+#: The schemes the server has a transport for (:mod:`twisted_dns.server.listener`); a server
+#: block key with another one is an error when the Corefile is loaded, not when it starts.
+SERVED_SCHEMES = ("dns",)
 
 _CIDR = re.compile(r"[0-9A-Fa-f:.]+/[0-9]+")
 _PORT = re.compile(r"[0-9]+")
@@ -73,6 +76,18 @@ def parse_key(token: Token) -> list[ZoneAddr]:
         raise _error(token, f"missing zone in '{token.text}'")
     zones = _reverse_zones(host, token) if _CIDR.fullmatch(host) else [_zone(host, token)]
     return [ZoneAddr(scheme, zone, port, token.file, token.line) for zone in zones]
+
+
+def parse_server_key(token: Token) -> list[ZoneAddr]:
+    """A server block key's addresses (:func:`parse_key`), once its scheme is one the server
+    has a transport for."""
+    addresses = parse_key(token)
+    scheme = addresses[0].scheme
+    if scheme not in SERVED_SCHEMES:
+        served = ", ".join(f"{name}://" for name in SERVED_SCHEMES)
+        raise _error(token, f"cannot serve '{token.text}': no {scheme}:// transport yet "
+                            f"(served: {served})")
+    return addresses
 
 
 def _split_port(text: str, token: Token) -> tuple[str, int | None]:

@@ -10,6 +10,9 @@ The rules are Caddy v1's (CoreDNS parses its Corefile with a fork of Caddy v1's 
 - ``{`` and ``}`` are structural only when they stand alone (``foo{`` is one token); the lexer
   does not care, the parser does;
 - a byte order mark at the very start is ignored.
+
+Stricter than Caddy: a NUL character, which no name, path or option can hold, is an error at
+its line, and so is text that is not UTF-8 (:func:`decode`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,19 @@ class Token:
     origin: int = field(default=0, compare=False, repr=False)
 
 
+def decode(data: bytes, filename: str) -> str:
+    """The text of a Corefile read as bytes, line breaks as a file opened as text gives them;
+    bytes that are not UTF-8 are a ConfigError at the line of the first one."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise ConfigError(f"not UTF-8: byte 0x{data[exc.start]:02x} at column {column}",
+                          filename, line) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def tokenize(text: str, filename: str) -> list[Token]:
     """All tokens of ``text`` in order; an unterminated quote is a ConfigError."""
     if text.startswith("\ufeff"):
@@ -45,6 +61,8 @@ def tokenize(text: str, filename: str) -> list[Token]:
     quoted = escaped = comment = False
 
     for ch in text:
+        if ch == "\0":
+            raise ConfigError("NUL character in the Corefile", filename, line)
         if quoted:
             if escaped:
                 escaped = False

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from twisted.logger import Logger
 
 from twisted_dns.corefile.dispenser import is_close, is_open, same_line
-from twisted_dns.corefile.lexer import Token, tokenize
+from twisted_dns.corefile.lexer import Token, decode, tokenize
 from twisted_dns.errors import ConfigError
 
 log = Logger(namespace="corefile")
@@ -87,16 +87,21 @@ def load(path: str, directives: Collection[str] | None = None,
          environ: Mapping[str, str] | None = None,
          imported: list[str] | None = None) -> list[ServerBlock]:
     """Read and parse the Corefile at ``path``; its absolute path goes to ``imported`` too."""
-    try:
-        with open(path, encoding="utf-8") as corefile:
-            text = corefile.read()
-    except OSError as exc:
-        raise ConfigError(f"cannot read Corefile: {exc.strerror}", path) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("cannot read Corefile: not valid UTF-8", path) from exc
+    text = read_corefile(path)
     if imported is not None:
         _add_once(imported, os.path.abspath(path))
     return parse(text, path, directives, environ, imported)
+
+
+def read_corefile(path: str) -> str:
+    """The text of the Corefile at ``path``; a one-line ConfigError when it cannot be read
+    (``FILE: cannot read Corefile: why``) or is not UTF-8 (at the line of the first bad byte)."""
+    try:
+        with open(path, "rb") as corefile:
+            data = corefile.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read Corefile: {exc.strerror}", path) from exc
+    return decode(data, path)
 
 
 class _Parser:
@@ -339,12 +344,11 @@ class _Parser:
         if os.path.isdir(path):
             raise self.error(f"could not import {path}: is a directory", keyword)
         try:
-            with open(path, encoding="utf-8") as imported:
-                text = imported.read()
+            with open(path, "rb") as imported:
+                data = imported.read()
         except OSError as exc:
             raise self.error(f"could not import {path}: {exc.strerror}", keyword) from exc
-        except UnicodeDecodeError as exc:
-            raise self.error(f"could not import {path}: not valid UTF-8", keyword) from exc
+        text = decode(data, path)
         _add_once(self.imported, path)
         return tokenize(text, path)
 

@@ -137,14 +137,15 @@ class HTTPEndpoint:
 
 def address_arg(c: Any, default: str) -> str:
     """The optional ADDRESS of an HTTP plugin's line (health, ready, prometheus), checked
-    like Go's ``net.SplitHostPort``; errors at the line's FILE:LINE."""
+    like Go's ``net.SplitHostPort``, its port too (so ``--validate`` catches it); errors at
+    the line's FILE:LINE."""
     args = c.remaining_args()
     if len(args) > 1:
         raise c.arg_err()
     if not args:
         return default
     try:
-        split_host_port(args[0])
+        port_number(split_host_port(args[0])[1])
     except ValueError as exc:
         raise c.err(str(exc)) from None
     return args[0]

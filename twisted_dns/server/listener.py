@@ -22,6 +22,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_dns.addresses import join_host_port
+from twisted_dns.corefile.keys import SERVED_SCHEMES
 from twisted_dns.errors import ConfigError
 from twisted_dns.request import DEFAULT_UDP_SIZE
 from twisted_dns.server import sockets
@@ -37,8 +38,6 @@ from twisted_dns.server.tcp import (
 from twisted_dns.server.udp import MAX_DATAGRAM, DNSDatagramProtocol
 
 log = Logger(namespace="server")
-
-SUPPORTED_SCHEMES = ("dns",)
 
 #: seconds a drain may last beyond the handler's deadline (one sweep slot late and then some)
 DRAIN_MARGIN = 1.0
@@ -58,7 +57,7 @@ class Listener(service.Service):
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
                  max_inflight: int = MAX_INFLIGHT, rcvbuf: int = sockets.DEFAULT_RCVBUF,
                  reuseport: bool = True, backlog: int = 1024) -> None:
-        if scheme not in SUPPORTED_SCHEMES:
+        if scheme not in SERVED_SCHEMES:
             raise ConfigError(f"scheme {scheme}:// is not supported yet")
         if reactor is None:
             from twisted.internet import reactor

@@ -109,7 +109,8 @@ class DNSService(service.Service):
         self.started.addErrback(self._startup_failed)
 
     def _startup_failed(self, failure: Any) -> Any:
-        log.failure("a plugin failed to start", _cause(failure))
+        failure = _cause(failure)
+        _report("a plugin failed to start", failure)
         return failure
 
     def stopService(self) -> defer.Deferred:  # noqa: N802 - Twisted's name
@@ -239,11 +240,15 @@ def _cause(failure: Failure) -> Failure:
 
 
 def _failed(failure: Failure) -> bool:
-    """Count and log a failed reload: one line for a user's error, a traceback for a bug."""
+    """Count and log a failed reload."""
     stats.failed += 1
-    if failure.check(ConfigError):
-        log.error("reload failed, the previous configuration keeps serving: {error}",
-                  error=str(failure.value))
-    else:
-        log.failure("reload failed, the previous configuration keeps serving", failure)
+    _report("reload failed, the previous configuration keeps serving", failure)
     return False
+
+
+def _report(what: str, failure: Failure) -> None:
+    """Log ``what`` went wrong: one line for a user's error, a traceback for a bug."""
+    if failure.check(ConfigError):
+        log.error("{what}: {error}", what=what, error=str(failure.value))
+    else:
+        log.failure(what, failure)

@@ -60,9 +60,14 @@ def walk(directory: str) -> Iterable[tuple[str, str]]:
         log.warn("error reading {path}: {error}", path=directory, error=e.strerror)
         return
     for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
+        try:
+            is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file()
+        except OSError as e:  # e.g. a link we may not follow: skipped, as Go's Walk does
+            log.warn("error reading {path}: {error}", path=entry.path, error=e.strerror)
+            continue
+        if is_dir:
             yield from walk(entry.path)
-        elif entry.is_file():
+        elif is_file:
             yield os.path.normpath(entry.path), entry.name
 
 

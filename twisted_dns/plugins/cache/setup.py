@@ -94,7 +94,7 @@ def _option(c: Controller, config: Config, option: str) -> None:
         if len(args) > 2:
             pct = args[2]
             if not pct.endswith("%"):
-                raise c.err(f"last character of percentage should be `%`, but is: '{pct[-1]}'")
+                raise c.err(f"last character of percentage should be `%`, but is: '{pct[-1:]}'")
             num = _atoi(c, pct[:-1])
             if not 10 <= num <= 90:
                 raise c.err(f"percentage should fall in range [10, 90]: {num}")

@@ -8,7 +8,6 @@ from twisted.logger import Logger
 
 from twisted_dns.config import Controller
 from twisted_dns.errors import ConfigError
-from twisted_dns.names import normalize
 from twisted_dns.pkg.durations import MINUTE, Duration, parse_duration
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.plugins.file.file import File
@@ -36,7 +35,7 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
         if not os.path.isabs(path) and c.config.root:
             path = os.path.join(c.config.root, path)
         path = os.path.normpath(path)
-        origins = [normalize(arg) for arg in c.remaining_args()] or list(c.zones)
+        origins = c.zone_args() or list(c.zones)
         line_files = [ZoneFile(path, origin, zones, 0.0) for origin in origins]
         for zone_file in line_files:
             zones.add(zone_file.origin)
@@ -47,8 +46,9 @@ def parse(c: Controller) -> tuple[Zones, list[ZoneFile], Fallthrough]:
                 try:
                     zone_file.load()
                 except ZoneError as e:
-                    # the zone file's own FILE:LINE
-                    raise ConfigError(e.reason, e.file, e.line) from None
+                    if e.line is not None:  # at the zone file's own line
+                        raise ConfigError(e.reason, e.file, e.line) from None
+                    raise c.err(f"plugin/file: {e}") from None  # else at this line
         while c.next_block():
             option = c.val()
             if option == "fallthrough":

@@ -79,7 +79,11 @@ class Zone:
     def from_text(cls, text: str, origin: str | dns.name.Name,
                   filename: str = "<string>") -> Zone:
         """Parse master-file text ($ORIGIN, $TTL, $INCLUDE, $GENERATE, relative names)."""
-        origin = dns.name.from_text(origin) if isinstance(origin, str) else origin
+        if isinstance(origin, str):
+            try:
+                origin = dns.name.from_text(origin)
+            except dns.exception.DNSException as e:  # e.g. a label too long, bad IDNA
+                raise ZoneError(f"invalid origin {origin}: {e}", filename) from None
         raw = masterfile.read(text, origin, filename)
         if raw is not None:
             with masterfile.collector_paused():

@@ -34,7 +34,7 @@ def _qtype(text: str) -> int | None:
     """miekg/dns's StringToType: upper-case mnemonics only (no ``TYPE123``)."""
     try:
         value = dns.rdatatype.from_text(text)
-    except dns.rdatatype.UnknownRdatatype:
+    except (dns.rdatatype.UnknownRdatatype, ValueError):  # ValueError: TYPE65536 and up
         return None
     return int(value) if dns.rdatatype.to_text(value) == text else None
 
