@@ -45,7 +45,7 @@ when its serial increases (RFC 1982: ``twisted_dns.pkg.serial``).
 
 The modules, as CoreDNS's ``plugin/file``: ``zone`` (the model and its index, ``Zones``),
 ``names`` (the index's keys), ``lookup`` (the answering algorithm), ``xfr`` (transfer out),
-``zonefile`` (errors, dnspython's reader) beside ``masterfile`` (the fast reader), ``handler``
+``zonefile`` (errors, dnspython's reader) beside ``masterfile`` (the fast reader), ``file``
 (the plugin), ``reload``, ``setup``.
 """
 
