@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import sys
 
 from twisted.logger import Logger
@@ -27,6 +28,8 @@ DEFAULT_COREFILE = """\
 }
 """
 DEFAULT_NAME = "<default Corefile>"
+#: ``-c -``: the Corefile comes from standard input
+STDIN = "-"
 
 #: the environment variable giving ``--log-format``'s default
 LOG_FORMAT_ENV = "TWISTED_DNS_LOG_FORMAT"
@@ -43,9 +46,12 @@ class Options(usage.Options):
         ["plugins", None, "List every available plugin with its distribution and position."],
         ["validate", None, "Parse and set up the configuration, print errors or OK, and exit."],
         ["version", None, "Print the version and exit."],
+        ["announce", None, "Once serving, print each zone and port, then the version "
+         "(CoreDNS's start-up lines; the pydns command does unless -quiet)."],
     ]
     optParameters = [
-        ["conf", "c", None, "The Corefile (default: ./Corefile, else a built-in whoami server)."],
+        ["conf", "c", None, "The Corefile, - for standard input (default: ./Corefile, else a "
+         "built-in whoami server)."],
         ["dns-port", "p", 53, "Default port for dns:// blocks that name none.", int],
         ["plugin-cfg", None, None, "A plugin order file replacing the packaged plugin.cfg."],
         ["log-format", None, None,
@@ -90,7 +96,10 @@ class Options(usage.Options):
         path = self.corefile_path()
         if path is None:
             return Source(registry, text=DEFAULT_COREFILE, filename=DEFAULT_NAME,
-                                   default_port=self["dns-port"])
+                          default_port=self["dns-port"])
+        if path == STDIN:  # read once: a reload serves the same text again, as CoreDNS's does
+            return Source(registry, text=sys.stdin.read(), filename="stdin",
+                          default_port=self["dns-port"])
         return Source(registry, path=path, default_port=self["dns-port"])
 
 
@@ -147,6 +156,9 @@ class Service(DNSService):
     failing at once), the process logs one line and exits with status 1, as CoreDNS does,
     instead of a traceback or a server half up."""
 
+    #: print CoreDNS's start-up lines once serving (``--announce``)
+    announce = False
+
     def startService(self) -> None:  # noqa: N802 - Twisted's name
         try:
             super().startService()
@@ -157,6 +169,23 @@ class Service(DNSService):
         self.started.addErrback(failed.append)  # the service has logged it already
         if failed:
             raise StartError(str(failed[0].value))
+        if self.announce:
+            # raw on the process's standard output, as CoreDNS prints them (twistd's log
+            # would prefix each with a timestamp)
+            self.started.addCallback(lambda _: print(startup_lines(self), end="", flush=True,
+                                                     file=sys.__stdout__))
+
+
+def startup_lines(service: DNSService) -> str:
+    """What CoreDNS prints once serving: ``zone:port`` for each zone of each listener (``on
+    HOST`` under *bind*, a scheme prefix but for ``dns``), sorted, then the version."""
+    lines = []
+    for (scheme, host, _), listener in sorted(service.listeners.items()):
+        prefix = "" if scheme == "dns" else f"{scheme}://"
+        where = f" on {host}" if host else ""
+        lines += sorted(f"{prefix}{zone}:{listener.port}{where}" for zone in listener.router.zones)
+    return "".join(f"{line}\n" for line in lines) + (
+        f"twisted-dns-{__version__}\n{sys.platform}, Python {platform.python_version()}\n")
 
 
 def makeService(options: Options) -> DNSService:  # noqa: N802 - twistd's name
@@ -182,4 +211,6 @@ def makeService(options: Options) -> DNSService:  # noqa: N802 - twistd's name
     # collections run less often: per-query garbage is freed by reference counting anyway.
     gc.freeze()
     gc.set_threshold(10000, 50, 100)
-    return Service(setup, source=source, reload_signal=True)
+    service = Service(setup, source=source, reload_signal=True)
+    service.announce = options["announce"]
+    return service
