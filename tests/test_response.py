@@ -402,3 +402,25 @@ class WrapperTests(unittest.TestCase):
         nonwriter.write(reply)
         self.assertIs(nonwriter.reply, reply)
         self.assertEqual(nonwriter.rcode, 0)
+
+
+class WriterInterfaceTests(unittest.TestCase):
+    """Every writer in the tree has what IResponseWriter declares (and plugins use)."""
+
+    def test_every_writer_provides_the_interface(self) -> None:
+        from zope.interface.verify import verifyObject
+
+        from twisted_dns.plugins.cache.cache import CacheWriter
+        from twisted_dns.plugins.loadbalance.loadbalance import BalancingWriter
+        from twisted_dns.response import NonWriter, Recorder, TCPWriter, UDPWriter
+
+        request = request_for()
+        capture = CaptureWriter(request)
+        writers = [capture, UDPWriter(lambda data, client: None, request),
+                   TCPWriter(StringTransport(), request), Recorder(capture), NonWriter(capture),
+                   BalancingWriter(capture, lambda qtype, reply: reply),
+                   CacheWriter(None, request, capture, ("key",))]
+        for writer in writers:
+            self.assertTrue(verifyObject(IResponseWriter, writer), type(writer).__name__)
+            self.assertIs(writer.request, request)
+            self.assertFalse(writer.written)

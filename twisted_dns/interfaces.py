@@ -39,7 +39,10 @@ class IPlugin(Interface):
 class IResponseWriter(Interface):
     """Where a plugin writes its reply (CoreDNS's ``dns.ResponseWriter``)."""
 
+    request = Attribute("The Request this writer answers.")
     written = Attribute("True once a reply went through this writer.")
+    rcode = Attribute("The rcode of the reply written (None before one is).")
+    size = Attribute("The size in octets of the reply sent (0 before one is, or unknown).")
 
     def write(reply) -> None:
         """Send a ``dns.message.Message`` or ready wire ``bytes``.
@@ -48,22 +51,15 @@ class IResponseWriter(Interface):
         something was left out); the ID and question always match the query.
         """
 
+    def close() -> None:
+        """Close the connection (TCP) instead of answering; nothing for UDP."""
+
 
 class IReadiness(Interface):
     """A plugin the ``ready`` plugin asks before reporting the server ready."""
 
     def Ready() -> bool:
         """True once the plugin can serve (zones loaded, upstreams known, ...)."""
-
-
-class ILifecycle(Interface):
-    """A plugin with work to do when the server starts or stops."""
-
-    def OnStartup():
-        """Called once the listeners are up; may return a Deferred."""
-
-    def OnShutdown():
-        """Called before the process stops or a reload replaces this plugin."""
 
 
 class ITransferSource(Interface):

@@ -241,51 +241,61 @@ def rcode_of(reply: bytes | dns.message.Message) -> int:
 
 
 @implementer(IResponseWriter)
-class Recorder:
-    """Wraps a writer and remembers what went through it (for log and metrics plugins).
-
-    ``rcode``, ``size``, ``reply`` and ``plugin`` (the ``request.plugin`` that wrote) are set
-    on write; ``start`` is when the query was received.
-    """
+class WrappingWriter:
+    """A writer around another (CoreDNS's wrapped ``dns.ResponseWriter``): ``request``,
+    ``written``, ``rcode``, ``size`` and ``close()`` are the inner writer's; a subclass
+    changes what it needs (``write``, usually)."""
 
     def __init__(self, writer: Any) -> None:
         self.writer = writer
         self.request: Request = writer.request
+
+    @property
+    def written(self) -> bool:
+        return self.writer.written
+
+    @property
+    def rcode(self) -> int | None:
+        return self.writer.rcode
+
+    @property
+    def size(self) -> int:
+        return self.writer.size
+
+    def write(self, reply: bytes | dns.message.Message) -> None:
+        self.writer.write(reply)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Recorder(WrappingWriter):
+    """Remembers what went through it (for log and metrics plugins): ``reply`` and
+    ``plugin`` (the ``request.plugin`` that wrote); ``start`` is when the query came."""
+
+    def __init__(self, writer: Any) -> None:
+        super().__init__(writer)
         self.start: float = self.request.start
-        self.written = False
-        self.rcode: int | None = None
-        self.size = 0
         self.reply: bytes | dns.message.Message | None = None
         self.plugin: str | None = None
 
     def write(self, reply: bytes | dns.message.Message) -> None:
         self.plugin = self.request.plugin
         self.reply = reply
-        self.written = True
         self.writer.write(reply)
-        inner_rcode = getattr(self.writer, "rcode", None)
-        self.rcode = inner_rcode if inner_rcode is not None else rcode_of(reply)
-        self.size = getattr(self.writer, "size", 0)
-
-    def close(self) -> None:
-        self.writer.close()
 
 
-@implementer(IResponseWriter)
-class NonWriter:
+class NonWriter(WrappingWriter):
     """Captures the reply in ``reply`` without sending it (CoreDNS's ``nonwriter``).
 
     For a plugin that looks at what the chain below produced before deciding what to send;
     it sends (or changes) the reply itself through ``writer``.
     """
 
-    def __init__(self, writer: Any) -> None:
-        self.writer = writer
-        self.request: Request = writer.request
-        self.written = False
-        self.rcode: int | None = None
-        self.size = 0
-        self.reply: bytes | dns.message.Message | None = None
+    written = False
+    rcode: int | None = None
+    size = 0
+    reply: bytes | dns.message.Message | None = None
 
     def write(self, reply: bytes | dns.message.Message) -> None:
         self.reply = reply
@@ -293,11 +303,8 @@ class NonWriter:
         self.rcode = rcode_of(reply)
         self.size = len(reply) if isinstance(reply, bytes) else 0
 
-    def close(self) -> None:
-        self.writer.close()
-
 
 __all__ = [
     "SUPPORTED_OPTIONS", "CaptureWriter", "NonWriter", "Recorder", "ResponseWriter",
-    "TCPWriter", "UDPWriter", "fit", "register_option", "render",
+    "TCPWriter", "UDPWriter", "WrappingWriter", "fit", "register_option", "render",
 ]

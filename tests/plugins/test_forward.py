@@ -709,7 +709,7 @@ class ProxyMetricsTests(unittest.TestCase):
     def forward(self, to: str, block: str = "") -> Forward:
         """A configuration of ``forward . TO`` (set up again for each call, as on reload)."""
         forward = forward_of(f". {{\n    forward . {to}{block}\n}}\n")
-        self.addCleanup(forward.OnShutdown)
+        self.addCleanup(forward.stop)
         return forward
 
     def ask(self, forward: Forward, proto: str = "udp") -> defer.Deferred:

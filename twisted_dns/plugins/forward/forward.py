@@ -25,7 +25,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_dns import wire
-from twisted_dns.interfaces import ILifecycle, IPlugin
+from twisted_dns.interfaces import IPlugin
 from twisted_dns.names import is_subdomain
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.forward.metrics import ForwardMetrics, forward_metrics
@@ -61,7 +61,7 @@ class Options:
             setattr(self, key, value)
 
 
-@implementer(IPlugin, ILifecycle)
+@implementer(IPlugin)
 class Forward:
     """One ``forward FROM TO...`` stanza."""
 
@@ -112,10 +112,9 @@ class Forward:
         self.concurrent += 1
         return _Exchange(self, request, writer).start()
 
-    def OnStartup(self) -> None:  # noqa: N802 - the ILifecycle contract
-        """Nothing to do: sockets open on first use."""
-
-    def OnShutdown(self) -> None:  # noqa: N802 - the ILifecycle contract
+    def stop(self) -> None:
+        """Close the upstream connections and timers (the configuration's shutdown hook:
+        sockets open on first use, so there is nothing to start)."""
         for proxy in self.proxies:
             proxy.stop()
         if self.timeouts is not None:

@@ -258,7 +258,7 @@ def setup(c: Controller) -> None:
 
     def shutdown() -> None:
         for forward in built:
-            forward.OnShutdown()
+            forward.stop()
 
     for stanza in stanzas:
         c.add_plugin(factory(stanza))

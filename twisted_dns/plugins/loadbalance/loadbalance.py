@@ -33,6 +33,7 @@ from zope.interface import implementer
 from twisted_dns.interfaces import IPlugin, IResponseWriter
 from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.plugins.loadbalance.weighted import Weights, parse_address
+from twisted_dns.response import WrappingWriter
 from twisted_dns.wire import (
     HEADER,
     RR_FIXED,
@@ -248,31 +249,15 @@ def _section_types(data: bytes) -> list[list[int]] | None:
 
 
 @implementer(IResponseWriter)
-class BalancingWriter:
+class BalancingWriter(WrappingWriter):
     """Hands the reply, reordered, to the writer it wraps."""
 
     def __init__(self, writer: Any, balance: Callable[[int, Any], Any]) -> None:
-        self.writer = writer
-        self.request = writer.request
+        super().__init__(writer)
         self._balance = balance
-
-    @property
-    def written(self) -> bool:
-        return self.writer.written
-
-    @property
-    def rcode(self) -> int | None:
-        return getattr(self.writer, "rcode", None)
-
-    @property
-    def size(self) -> int:
-        return getattr(self.writer, "size", 0)
 
     def write(self, reply: bytes | dns.message.Message) -> None:
         self.writer.write(self._balance(self.request.qtype, reply))
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 @implementer(IPlugin)
