@@ -1,4 +1,4 @@
-"""The Corefile examples of a README, so tests can parse and serve them (docs cannot rot).
+"""The Corefile examples of a README, so tests parse and serve them and the docs cannot rot.
 
 An example is a fenced block whose info string is ``corefile``, fenced with backticks or
 tildes (CoreDNS's READMEs use ``~~~ corefile``)::
@@ -15,6 +15,9 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+
+from twisted_dns.corefile import parser
+from twisted_dns.testing.server import default_registry
 
 _OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 
@@ -51,19 +54,21 @@ def plugin_readme(name: str) -> str:
     return os.path.join(os.path.dirname(twisted_dns.plugins.__file__), name, "README.md")
 
 
-def check_examples(test: Any, name: str, count: int | None = None, **parse: Any) -> list[str]:
-    """Built-in plugin ``name``'s README examples, after checking that each parses with the
-    installed directives and that its first block uses ``name`` (and that there are ``count``
-    of them, when given; at least one in any case)."""
-    from twisted_dns.corefile import parser
-    from twisted_dns.testing import default_registry
+def check_examples(test: Any, name: str, count: int | None = None, *,
+                   readme: str | os.PathLike[str] | None = None, **parse: Any) -> list[str]:
+    """The Corefile examples of plugin ``name``'s README, after checking that each parses with
+    the installed directives (and ``name``), that its first block uses ``name``, and that
+    there are ``count`` of them when given (at least one in any case).
 
-    examples = corefile_examples(plugin_readme(name))
+    ``readme`` is the README's path; the default is built-in plugin ``name``'s. ``parse`` goes
+    to the parser (``environ=...``).
+    """
+    examples = corefile_examples(plugin_readme(name) if readme is None else readme)
     if count is not None:
         test.assertEqual(len(examples), count)
     test.assertTrue(examples, f"{name}'s README has no corefile example")
     for example in examples:
-        blocks = parser.parse(example, "README.md", directives=default_registry().names(),
-                              **parse)
+        blocks = parser.parse(example, "README.md",
+                              directives=default_registry().names() | {name}, **parse)
         test.assertIn(name, blocks[0].directives, example)
     return examples

@@ -1,4 +1,4 @@
-"""Helpers for tests, ours and plugin authors': serve a Corefile on loopback and query it.
+"""Serve a Corefile on loopback, in this reactor, and query it as a client would.
 
     server = yield start_server(". { whoami }")
     reply = yield server.query("example.org", "A", proto="tcp")

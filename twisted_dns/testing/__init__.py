@@ -1,0 +1,32 @@
+"""The test kit, for plugin authors and for twisted-dns's own tests.
+
+- a server from a Corefile string, queried as a client would (:mod:`.server`):
+  ``start_server``, ``RunningServer``, ``free_port``, ``default_registry``;
+- one plugin set up from a Corefile snippet and called with real Requests (:mod:`.unit`):
+  ``configure`` (``controller`` for a parse function alone), ``make_request``,
+  ``CaptureWriter``, ``reply_of``, ``NextPlugin``;
+- a README's Corefile examples, checked against the installed directives
+  (:mod:`.examples`): ``corefile_examples``, ``check_examples``;
+- time (:mod:`.timing`): ``eventually`` instead of a polling loop, ``ClockedReactor`` for
+  real I/O on a clock the test drives;
+- real DNS servers as peers, BIND and Unbound (:mod:`twisted_dns.testing.peers`, imported on
+  its own).
+"""
+
+from twisted_dns.testing.examples import check_examples, corefile_examples, plugin_readme
+from twisted_dns.testing.server import RunningServer, default_registry, free_port, start_server
+from twisted_dns.testing.timing import ClockedReactor, eventually
+from twisted_dns.testing.unit import (
+    CaptureWriter,
+    Configured,
+    NextPlugin,
+    configure,
+    controller,
+    make_request,
+    reply_of,
+)
+
+__all__ = ["CaptureWriter", "ClockedReactor", "Configured", "NextPlugin", "RunningServer",
+           "check_examples", "configure", "controller", "corefile_examples", "default_registry",
+           "eventually", "free_port", "make_request", "plugin_readme", "reply_of",
+           "start_server"]
