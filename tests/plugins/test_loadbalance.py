@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import ipaddress
 import itertools
 import os
@@ -25,7 +24,6 @@ from twisted_dns.interfaces import IPlugin
 from twisted_dns.plugins.loadbalance.loadbalance import Balancer, LoadBalance
 from twisted_dns.plugins.loadbalance.setup import setup
 from twisted_dns.plugins.loadbalance.weighted import Weights, parse_address, parse_weights
-from twisted_dns.registry import GROUP, Registry
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import (
@@ -417,15 +415,9 @@ def addresses_setup(c: Any) -> None:
 
 
 class ServerTests(unittest.TestCase):
-    registry = None
-
     @defer.inlineCallbacks
     def start(self, corefile: str):
-        if ServerTests.registry is None:
-            ServerTests.registry = Registry.discover([
-                *importlib.metadata.entry_points(group=GROUP),
-                importlib.metadata.EntryPoint("addresses", f"{__name__}:addresses_setup", GROUP)])
-        server = yield start_server(corefile, registry=ServerTests.registry)
+        server = yield start_server(corefile, plugins={"addresses": addresses_setup})
         self.addCleanup(server.stop)
         return server
 

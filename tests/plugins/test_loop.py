@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import socket
@@ -27,7 +26,6 @@ from twisted_dns.plugins.loop import process
 from twisted_dns.plugins.loop.loop import Loop, probe_name
 from twisted_dns.plugins.loop.probe import PROBE_PERIOD, Prober, udp_exchange
 from twisted_dns.plugins.loop.setup import setup
-from twisted_dns.registry import GROUP, Registry
 from twisted_dns.response import CaptureWriter
 from twisted_dns.testing import (
     NextPlugin,
@@ -286,10 +284,7 @@ class ServerTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def start(self, corefile: str):
-        registry = Registry.discover([
-            *importlib.metadata.entry_points(group=GROUP),
-            importlib.metadata.EntryPoint("bounce", f"{__name__}:bounce_setup", GROUP)])
-        server = yield start_server(corefile, registry=registry)
+        server = yield start_server(corefile, plugins={"bounce": bounce_setup})
         self.addCleanup(server.stop)
         return server
 

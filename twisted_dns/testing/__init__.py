@@ -1,7 +1,8 @@
 """The test kit, for plugin authors and for twisted-dns's own tests.
 
 - a server from a Corefile string, queried as a client would (:mod:`.server`):
-  ``start_server``, ``RunningServer``, ``free_port``, ``default_registry``;
+  ``start_server``, ``RunningServer``, ``free_port``, ``default_registry``,
+  ``registry_with`` (the installed plugins and some that are not);
 - one plugin set up from a Corefile snippet and called with real Requests (:mod:`.unit`):
   ``configure`` (``controller`` for a parse function alone), ``make_request``,
   ``CaptureWriter``, ``reply_of``, ``NextPlugin``;
@@ -14,7 +15,13 @@
 """
 
 from twisted_dns.testing.examples import check_examples, corefile_examples, plugin_readme
-from twisted_dns.testing.server import RunningServer, default_registry, free_port, start_server
+from twisted_dns.testing.server import (
+    RunningServer,
+    default_registry,
+    free_port,
+    registry_with,
+    start_server,
+)
 from twisted_dns.testing.timing import ClockedReactor, eventually
 from twisted_dns.testing.unit import (
     CaptureWriter,
@@ -28,5 +35,5 @@ from twisted_dns.testing.unit import (
 
 __all__ = ["CaptureWriter", "ClockedReactor", "Configured", "NextPlugin", "RunningServer",
            "check_examples", "configure", "controller", "corefile_examples", "default_registry",
-           "eventually", "free_port", "make_request", "plugin_readme", "reply_of",
-           "start_server"]
+           "eventually", "free_port", "make_request", "plugin_readme", "registry_with",
+           "reply_of", "start_server"]
