@@ -3,6 +3,8 @@ installed directives."""
 
 from __future__ import annotations
 
+import os
+
 from twisted.trial import unittest
 
 from twisted_dns.errors import ConfigError
@@ -73,6 +75,20 @@ class CheckExamplesTests(unittest.TestCase):
         path = self.readme(". {\n    demo\n    whoamii\n}\n")
         exc = self.assertRaises(ConfigError, check_examples, self, "demo", readme=path)
         self.assertEqual(str(exc), "README.md:3: unknown directive 'whoamii'")
+
+    def test_a_document_about_no_plugin(self) -> None:
+        path = self.readme(". {\n    whoami\n}\n", "example.org {\n    import extra\n}\n")
+        root = os.path.abspath(self.mktemp())
+        os.makedirs(root)
+        with open(os.path.join(root, "extra"), "w", encoding="utf-8") as handle:
+            handle.write("chaos\n")
+        self.assertEqual(len(check_examples(self, None, 2, readme=path,
+                                            filename=os.path.join(root, "Corefile"))), 2)
+        with open(os.path.join(root, "extra"), "w", encoding="utf-8") as handle:
+            handle.write("chaoss\n")
+        exc = self.assertRaises(ConfigError, check_examples, self, None, readme=path,
+                                filename=os.path.join(root, "Corefile"))
+        self.assertEqual(str(exc), f"{os.path.join(root, 'extra')}:1: unknown directive 'chaoss'")
 
     def test_environment(self) -> None:
         path = self.readme("{$ZONE} {\n    demo\n}\n")

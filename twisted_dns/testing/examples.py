@@ -54,21 +54,25 @@ def plugin_readme(name: str) -> str:
     return os.path.join(os.path.dirname(twisted_dns.plugins.__file__), name, "README.md")
 
 
-def check_examples(test: Any, name: str, count: int | None = None, *,
-                   readme: str | os.PathLike[str] | None = None, **parse: Any) -> list[str]:
+def check_examples(test: Any, name: str | None, count: int | None = None, *,
+                   readme: str | os.PathLike[str] | None = None, filename: str = "README.md",
+                   **parse: Any) -> list[str]:
     """The Corefile examples of plugin ``name``'s README, after checking that each parses with
     the installed directives (and ``name``), that its first block uses ``name``, and that
     there are ``count`` of them when given (at least one in any case).
 
-    ``readme`` is the README's path; the default is built-in plugin ``name``'s. ``parse`` goes
-    to the parser (``environ=...``).
+    ``readme`` is the Markdown file's path; the default is built-in plugin ``name``'s. With
+    ``name`` None (a document about no one plugin) only the parsing is checked. The examples
+    are parsed as the file ``filename`` (imports are read relative to it), with ``parse``'s
+    options (``environ=...``).
     """
     examples = corefile_examples(plugin_readme(name) if readme is None else readme)
     if count is not None:
         test.assertEqual(len(examples), count)
-    test.assertTrue(examples, f"{name}'s README has no corefile example")
+    test.assertTrue(examples, f"{readme or name} has no corefile example")
+    directives = default_registry().names() | ({name} if name else set())
     for example in examples:
-        blocks = parser.parse(example, "README.md",
-                              directives=default_registry().names() | {name}, **parse)
-        test.assertIn(name, blocks[0].directives, example)
+        blocks = parser.parse(example, filename, directives=directives, **parse)
+        if name is not None:
+            test.assertIn(name, blocks[0].directives, example)
     return examples
