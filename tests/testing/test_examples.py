@@ -8,7 +8,7 @@ import os
 from twisted.trial import unittest
 
 from twisted_dns.errors import ConfigError
-from twisted_dns.testing import check_examples, corefile_examples, plugin_readme
+from twisted_dns.testing import check_examples, corefile_examples, fenced_blocks, plugin_readme
 
 README = """\
 # demo
@@ -49,6 +49,14 @@ class CorefileExamplesTests(unittest.TestCase):
             handle.write(README)
         self.assertEqual(corefile_examples(path), [". {\n    whoami\n}\n",
                                                    "example.org {\n    any\n}\n"])
+
+    def test_fenced_blocks_by_info_words(self) -> None:
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("```python\nshown = 1\n```\n\n```Python test extra\nrun = 2\n```\n")
+        self.assertEqual(fenced_blocks(path, "python test"), ["run = 2\n"])
+        self.assertEqual(fenced_blocks(path, "python"), ["shown = 1\n", "run = 2\n"])
+        self.assertEqual(fenced_blocks(path, "corefile"), [])
 
     def test_plugin_readme(self) -> None:
         self.assertTrue(plugin_readme("whoami").endswith("twisted_dns/plugins/whoami/README.md"))

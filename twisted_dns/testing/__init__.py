@@ -7,14 +7,19 @@
   ``configure`` (``controller`` for a parse function alone), ``make_request``,
   ``CaptureWriter``, ``reply_of``, ``NextPlugin``;
 - a README's Corefile examples, checked against the installed directives
-  (:mod:`.examples`): ``corefile_examples``, ``check_examples``;
+  (:mod:`.examples`): ``corefile_examples``, ``check_examples``, ``fenced_blocks``;
 - time (:mod:`.timing`): ``eventually`` instead of a polling loop, ``ClockedReactor`` for
   real I/O on a clock the test drives;
 - real DNS servers as peers, BIND and Unbound (:mod:`twisted_dns.testing.peers`, imported on
   its own).
 """
 
-from twisted_dns.testing.examples import check_examples, corefile_examples, plugin_readme
+from twisted_dns.testing.examples import (
+    check_examples,
+    corefile_examples,
+    fenced_blocks,
+    plugin_readme,
+)
 from twisted_dns.testing.server import (
     RunningServer,
     default_registry,
@@ -35,5 +40,5 @@ from twisted_dns.testing.unit import (
 
 __all__ = ["CaptureWriter", "ClockedReactor", "Configured", "NextPlugin", "RunningServer",
            "check_examples", "configure", "controller", "corefile_examples", "default_registry",
-           "eventually", "free_port", "make_request", "plugin_readme", "registry_with",
-           "reply_of", "start_server"]
+           "eventually", "fenced_blocks", "free_port", "make_request", "plugin_readme",
+           "registry_with", "reply_of", "start_server"]

@@ -8,6 +8,8 @@ tildes (CoreDNS's READMEs use ``~~~ corefile``)::
         whoami
     }
     ~~~
+
+:func:`fenced_blocks` finds blocks of any other kind (``python test``, say) the same way.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ _OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\
 
 def corefile_examples(path: str | os.PathLike[str]) -> list[str]:
     """The text of every ``corefile`` fenced block in the Markdown file at ``path``."""
+    return fenced_blocks(path, "corefile")
+
+
+def fenced_blocks(path: str | os.PathLike[str], info: str) -> list[str]:
+    """The text of every fenced block of the Markdown file at ``path`` whose info string
+    starts with the words of ``info`` (``"python test"`` matches ``python test``, not
+    ``python``)."""
+    wanted = info.lower().split()
     with open(path, encoding="utf-8") as handle:
         lines = handle.read().splitlines()
-    examples: list[str] = []
+    blocks: list[str] = []
     i = 0
     while i < len(lines):
         opened = _OPEN.match(lines[i])
@@ -34,7 +44,7 @@ def corefile_examples(path: str | os.PathLike[str]) -> list[str]:
         if not opened:
             continue
         fence = opened["fence"]
-        info = opened["info"].split()
+        words = [word.lower() for word in opened["info"].split()]
         body: list[str] = []
         # the block runs to a line of at least as many of the same fence characters
         while i < len(lines) and not re.fullmatch(
@@ -42,9 +52,9 @@ def corefile_examples(path: str | os.PathLike[str]) -> list[str]:
             body.append(lines[i])
             i += 1
         i += 1
-        if info and info[0].lower() == "corefile":
-            examples.append("\n".join(body) + "\n")
-    return examples
+        if words[:len(wanted)] == wanted:
+            blocks.append("\n".join(body) + "\n")
+    return blocks
 
 
 def plugin_readme(name: str) -> str:
