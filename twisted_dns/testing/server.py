@@ -4,11 +4,10 @@
     reply = yield server.query("example.org", "A", proto="tcp")
     yield server.stop()
 
-Blocks without a port listen on one OS-chosen port (the same number for UDP and TCP). The
-installed plugins serve; ``plugins={"echoname": setup}`` adds one that is not installed (the
-plugin under test, or a stand-in backend written for the test).
+Blocks without a port listen on one OS-chosen port (the same number for UDP and TCP).
 Queries use dnspython in a thread, as a real client would, so the server in this reactor keeps
-serving while the client waits.
+serving while the client waits. The installed plugins serve; ``plugins={"echoname": setup}``
+adds one that is not installed (the plugin under test, or a stand-in written for the test).
 """
 
 from __future__ import annotations
