@@ -11,7 +11,7 @@ Steps (each bounded in time; see ``--help``):
    names (each with its own type) plus 10 % names that do not exist;
 2. **load**: ``Zone.from_file`` (what the *file* plugin does) in a fresh Python process: wall
    time of the call and the process's peak RSS (VmHWM) before and after;
-3. **named**: BIND's ``named -g`` with just that zone (``twisted_dns.pkg.named``'s config):
+3. **named**: BIND's ``named -g`` with just that zone (``twisted_dns.testing.peers``'s config):
    time from exec until the zone's SOA answers, then VmRSS/VmHWM of the process;
 4. **qps**: dnsperf for ``--duration`` seconds against ``twistd -n pydns`` serving the zone
    with *file*, then against named (server pinned to CPU 0, dnsperf to CPU 1, as
@@ -49,8 +49,8 @@ sys.path.insert(0, str(BENCH))
 
 import run  # noqa: E402 - bench/run.py, the qps driver's helpers
 
-from twisted_dns.pkg.named import NamedServer, named_path  # noqa: E402
 from twisted_dns.testing import free_port  # noqa: E402
+from twisted_dns.testing.peers import NamedServer  # noqa: E402
 
 ORIGIN = "big.test."
 WILDCARDS = 100
@@ -248,21 +248,10 @@ def _skip_name(message: bytes, offset: int) -> int:
 
 
 def named_server(zone: Path, workdir: Path) -> tuple[list[str], int]:
-    """argv and port of a named serving just the zone (its config from pkg/named.py)."""
-    binary = named_path()
-    if binary is None:
-        raise RuntimeError("named is not installed")
-    directory = workdir / "named"
-    directory.mkdir(exist_ok=True)
-    server = NamedServer(str(directory), {ORIGIN: str(zone)}, port=free_port(),
+    """argv and port of a named serving just the zone (the test peer's config and files)."""
+    server = NamedServer(str(workdir / "named"), {ORIGIN: str(zone)}, port=free_port(),
                          extra_zone_options="allow-transfer { any; };")
-    shutil.copyfile(zone, directory / "zone0.db")
-    conf = directory / "named.conf"
-    conf.write_text(server.config())
-    argv = [binary, "-g", "-c", str(conf), "-n", "1"]
-    if os.geteuid() == 0:
-        argv += ["-u", "root"]
-    return argv, server.port
+    return server.prepare(), server.port
 
 
 def pydns_server(zone: Path, workdir: Path) -> tuple[list[str], int, dict[str, str]]:
@@ -333,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict = {"environment": run.environment(), "records": args.records,
                     "settings": {k: v for k, v in vars(args).items() if k != "json"}}
     report["environment"]["named"] = subprocess.run(
-        [named_path() or "named", "-v"], capture_output=True, text=True, timeout=10
+        [NamedServer.binary() or "named", "-v"], capture_output=True, text=True, timeout=10
     ).stdout.strip()
     try:
         start = time.monotonic()

@@ -130,7 +130,7 @@ class UnboundYardstickTests(unittest.TestCase):
         self.assertEqual(list(records), names)
         self.assertEqual(len({rrs[0] for rrs in records.values()}), len(names))
         with tempfile.TemporaryDirectory() as tmp:
-            conf = unbound_server.config(5399, tmp, queries)
+            conf = unbound_server.server(5399, tmp, queries).config()
         self.assertIn("interface: 127.0.0.1@5399", conf)
         self.assertIn('local-zone: "." static', conf)
         for name in names:
@@ -232,7 +232,7 @@ class ProcessTests(unittest.TestCase):
                     self.assertTrue(run.answers(port, 2.0))
                 self.assertIsNotNone(proc.returncode)
 
-    @unittest.skipUnless(unbound_server.unbound_path(), "needs unbound")
+    @unittest.skipUnless(unbound_server.UnboundServer.binary(), "needs unbound")
     def test_forward_target_reaches_its_unbound(self) -> None:
         """The forward target answers a bench name with the record its own Unbound holds;
         both processes are gone afterwards."""

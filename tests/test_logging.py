@@ -7,12 +7,13 @@ import json
 import signal
 
 import dns.rcode
+from twisted.internet import defer
 from twisted.logger import Logger, LogLevel, LogPublisher
 from twisted.python.failure import Failure
 from twisted.python.usage import UsageError
 from twisted.trial import unittest
 
-from tests.integration.test_reload import Twistd, ask, wait_for
+from tests.integration.twistd import Twistd, ask
 from twisted_dns import logging as json_logging
 from twisted_dns import tap
 from twisted_dns.logging import JSONLineObserver, event_as_record, rfc3339
@@ -131,17 +132,17 @@ class OptionTests(unittest.TestCase):
 class TwistdTests(unittest.TestCase):
     """Every line twistd writes is one JSON object with the keys, query lines included."""
 
+    @defer.inlineCallbacks
     def check(self, *args: str, twistd_args: tuple[str, ...] = (),
-              env: dict[str, str] | None = None) -> None:
+              env: dict[str, str] | None = None):
         port = free_port()
         server = Twistd(self, f"example.org:{port} {{\n    log\n    whoami\n}}\n", *args,
                         twistd_args=twistd_args, env=env)
-        self.assertTrue(wait_for(lambda: ask(port, "example.org") == dns.rcode.NOERROR, 30),
-                        server.log())
+        yield server.until(lambda: ask(port, "example.org") == dns.rcode.NOERROR, 30)
         server.signal(signal.SIGUSR1)
-        self.assertTrue(wait_for(lambda: "reloaded the configuration" in server.log(), 10))
+        yield server.until(lambda: "reloaded the configuration" in server.log(), 10)
         server.signal(signal.SIGTERM)
-        server.wait()
+        yield server.exited()
         records = [json.loads(line) for line in server.log().splitlines()]
         for record in records:
             self.assertEqual(list(record)[:4], ["time", "level", "namespace", "message"])
@@ -149,8 +150,8 @@ class TwistdTests(unittest.TestCase):
         self.assertTrue(queries, server.log())
         self.assertIn('"A IN example.org. udp', queries[0]["log_line"])
 
-    def test_log_format_option(self) -> None:
-        self.check("--log-format", "json")
+    def test_log_format_option(self):
+        return self.check("--log-format", "json")
 
-    def test_twistd_logger_option(self) -> None:
-        self.check(twistd_args=("--logger", "twisted_dns.logging.json_observer"))
+    def test_twistd_logger_option(self):
+        return self.check(twistd_args=("--logger", "twisted_dns.logging.json_observer"))

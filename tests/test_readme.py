@@ -9,8 +9,7 @@ import dns.rcode
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.plugins.readme import corefile_examples
-from twisted_dns.testing import start_server
+from twisted_dns.testing import corefile_examples, start_server
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 

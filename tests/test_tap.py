@@ -6,17 +6,17 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import dns.exception
 import dns.message
 import dns.query
 from twisted.application.service import IServiceMaker
+from twisted.internet import defer
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
 from twisted_dns import __version__, tap
-from twisted_dns.testing import free_port
+from twisted_dns.testing import eventually, free_port
 
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
 
@@ -167,7 +167,8 @@ class CommandLineTests(unittest.TestCase):
         result = run_twistd("pydns", "--validate", cwd=os.path.dirname(path))
         self.assertEqual(result.stderr.strip(), "pydns: Corefile:2: unknown directive 'bogus'")
 
-    def test_serves_queries(self) -> None:
+    @defer.inlineCallbacks
+    def test_serves_queries(self):
         """The README's run command: start twistd, ask it, stop it."""
         port = free_port()
         path = self.write(f"example.org:{port} {{\n    bind 127.0.0.1\n    whoami\n}}\n")
@@ -176,24 +177,23 @@ class CommandLineTests(unittest.TestCase):
                                    cwd=os.path.dirname(path))
         self.addCleanup(process.wait, 30)
         self.addCleanup(process.terminate)
-        reply = self.ask_until_up(port, process)
+        reply = yield eventually(lambda: self.ask(port, process), 30, in_thread=True,
+                                 message="twistd did not answer")
         self.assertEqual(reply.rcode(), 0)
         self.assertTrue(reply.flags & 0x0400)  # AA
         addresses = [str(rdata) for rrset in reply.additional if rrset.rdtype == 1
                      for rdata in rrset]
         self.assertEqual(addresses, ["127.0.0.1"])
 
-    def ask_until_up(self, port: int, process: subprocess.Popen) -> dns.message.Message:
-        query = dns.message.make_query("example.org", "A")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.fail(f"twistd exited: {process.stdout.read().decode()}")
-            try:
-                return dns.query.udp(query, "127.0.0.1", port=port, timeout=0.5)
-            except dns.exception.Timeout:
-                continue
-        self.fail("twistd did not answer within 30 s")
+    def ask(self, port: int, process: subprocess.Popen) -> dns.message.Message | None:
+        """twistd's reply, None while it does not answer; fails once it has exited."""
+        if process.poll() is not None:
+            self.fail(f"twistd exited: {process.stdout.read().decode()}")
+        try:
+            return dns.query.udp(dns.message.make_query("example.org", "A"), "127.0.0.1",
+                                 port=port, timeout=0.5)
+        except dns.exception.Timeout:
+            return None
 
 
 class OptionsTests(unittest.TestCase):

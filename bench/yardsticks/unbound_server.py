@@ -5,10 +5,10 @@
 Every name of QUERY_FILE (dnsperf input, default ``bench/queries/bench.example-A``) gets an
 A record (192.0.2.N, TTL 3600) in a ``static`` local zone for ``.``, so unbound answers every
 bench query itself, never asks the network, and answers anything else NXDOMAIN. The config is
-the one tests/pkg/unbound.py writes for the tests (one thread, no chroot, no syslog). It is
-written under ``$PYDNS_BENCH_WORKDIR`` (run.py's temporary directory; else a new temporary
-directory) and this process then becomes ``unbound -d -c CONF``: run.py measures and stops
-the very process it started.
+the one the test peer ``twisted_dns.testing.peers.UnboundServer`` writes (one thread, no
+chroot, no syslog). It is written under ``$PYDNS_BENCH_WORKDIR`` (run.py's temporary
+directory; else a new temporary directory) and this process then becomes
+``unbound -d -c CONF``: run.py measures and stops the very process it started.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BENCH.parent))
 
-from tests.pkg.unbound import UnboundServer, unbound_path  # noqa: E402
+from twisted_dns.testing.peers import UnboundServer  # noqa: E402
 
 DEFAULT_QUERIES = BENCH / "queries" / "bench.example-A"
 
@@ -36,24 +36,19 @@ def records(queries: Path) -> dict[str, list[str]]:
     return out
 
 
-def config(port: int, directory: str, queries: Path = DEFAULT_QUERIES) -> str:
-    return UnboundServer(directory, records(queries), port=port).config()
+def server(port: int, directory: str, queries: Path = DEFAULT_QUERIES) -> UnboundServer:
+    return UnboundServer(directory, records(queries), port=port)
 
 
 def main(argv: list[str]) -> None:
     port = int(argv[0])
     queries = Path(argv[1]) if len(argv) > 1 else DEFAULT_QUERIES
-    binary = unbound_path()
-    if binary is None:
+    if UnboundServer.binary() is None:
         raise SystemExit("unbound_server.py: unbound is not installed")
     workdir = os.environ.get("PYDNS_BENCH_WORKDIR") or tempfile.mkdtemp(prefix="pydns-bench-")
-    directory = os.path.join(workdir, f"unbound-{port}")
-    os.makedirs(directory, exist_ok=True)
-    conf = os.path.join(directory, "unbound.conf")
-    with open(conf, "w", encoding="utf-8") as handle:
-        handle.write(config(port, directory, queries))
+    argv = server(port, os.path.join(workdir, f"unbound-{port}"), queries).prepare()
     sys.stdout.flush()
-    os.execv(binary, [binary, "-d", "-c", conf])
+    os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,9 @@ from twisted.trial import unittest
 
 from tests.corefile.test_docs import DOC, ENVIRON
 from tests.integration.test_metrics_cache import COREFILE as CACHE_METRICS_COREFILE
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.config import Source
 from twisted_dns.errors import ConfigError
-from twisted_dns.testing import default_registry
+from twisted_dns.testing import corefile_examples, default_registry, plugin_readme
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 
 import dns.exception
 import dns.flags
@@ -24,10 +23,15 @@ import dns.rdatatype
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.pkg.named import NamedServer, named_path
 from twisted_dns.plugins.file import Zone
-from twisted_dns.testing import free_port, start_server
+from twisted_dns.testing import (
+    corefile_examples,
+    eventually,
+    free_port,
+    plugin_readme,
+    start_server,
+)
+from twisted_dns.testing.peers import NamedServer
 
 ORIGIN = "example.org."
 ZONE = """\
@@ -64,17 +68,6 @@ def transferred(port: int) -> set[tuple]:
     return records(rrset for message in axfr_messages(port) for rrset in message.answer)
 
 
-def poll(condition, deadline: float = DEADLINE) -> defer.Deferred:
-    """Ask ``condition()`` (blocking, in a thread) until true; fail after ``deadline`` s."""
-    def wait() -> None:
-        end = time.monotonic() + deadline
-        while not condition():
-            if time.monotonic() > end:
-                raise TimeoutError("condition not met in time")
-            time.sleep(0.05)
-    return threads.deferToThread(wait)
-
-
 def answers_a(port: int, name: str, address: str, proto: str = "udp") -> bool:
     query = dns.message.make_query(name, "A")
     send = dns.query.tcp if proto == "tcp" else dns.query.udp
@@ -83,6 +76,11 @@ def answers_a(port: int, name: str, address: str, proto: str = "udp") -> bool:
     except (dns.exception.Timeout, OSError):
         return False
     return any(rdata.to_text() == address for rrset in reply.answer for rdata in rrset)
+
+
+def until_answers(port: int, name: str, address: str) -> defer.Deferred:
+    """Fire once HOST:port answers ``name A`` with ``address`` (asked from a thread)."""
+    return eventually(lambda: answers_a(port, name, address), DEADLINE, in_thread=True)
 
 
 class Folder(unittest.TestCase):
@@ -107,7 +105,7 @@ class Folder(unittest.TestCase):
 
 class WithNamed(Folder):
     def setUp(self) -> None:
-        if named_path() is None:
+        if NamedServer.binary() is None:
             raise unittest.SkipTest("BIND named is not installed")
         super().setUp()
 
@@ -142,7 +140,7 @@ class WithNamed(Folder):
         self.assertTrue(ok)
         self.write("db.example.org", zone_text(serial=2, address="192.0.2.99", hosts=3000))
         # named's SOA refresh is an hour away: only the NOTIFY brings the new zone this soon
-        yield poll(lambda: answers_a(named.port, "www.example.org.", "192.0.2.99"))
+        yield until_answers(named.port, "www.example.org.", "192.0.2.99")
 
     @defer.inlineCallbacks
     def test_pydns_secondary_of_named(self):
@@ -153,7 +151,7 @@ class WithNamed(Folder):
         server = yield self.serve(
             f"example.org {{\n secondary {{\n  transfer from {HOST}:{named.port}\n }}\n"
             " transfer {\n  to *\n }\n}\n")
-        yield poll(lambda: answers_a(server.port, "www.example.org.", "192.0.2.80"))
+        yield until_answers(server.port, "www.example.org.", "192.0.2.80")
         for proto in ("udp", "tcp"):
             reply = yield server.query("host49.example.org.", "A", proto=proto)
             self.assertEqual(reply.answer[0][0].address, "10.0.0.49")
@@ -176,10 +174,10 @@ class PydnsToPydns(Folder):
         yield self.serve(
             f"example.org:{secondary_port} {{\n secondary {{\n"
             f"  transfer from {HOST}:{primary.port}\n }}\n}}\n")
-        yield poll(lambda: answers_a(secondary_port, "www.example.org.", "192.0.2.80"))
+        yield until_answers(secondary_port, "www.example.org.", "192.0.2.80")
         self.write("db.example.org", zone_text(serial=2, address="192.0.2.99"))
         # the SOA refresh is an hour away: only the NOTIFY can bring the new zone this soon
-        yield poll(lambda: answers_a(secondary_port, "www.example.org.", "192.0.2.99"))
+        yield until_answers(secondary_port, "www.example.org.", "192.0.2.99")
 
     @defer.inlineCallbacks
     def test_secondary_servfail_until_transferred(self):

@@ -46,9 +46,9 @@ import dns.rrset
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from twisted_dns.pkg.named import NamedServer, named_path
 from twisted_dns.plugins.file import Zone
 from twisted_dns.testing import start_server
+from twisted_dns.testing.peers import NamedServer
 
 ZONES_DIR = os.path.join(os.path.dirname(__file__), "zones")
 #: origin -> zone file (and the files they $INCLUDE, copied next to them for BIND)
@@ -265,7 +265,7 @@ class BindDifferentialTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        if named_path() is None:
+        if NamedServer.binary() is None:
             raise unittest.SkipTest("BIND's named is not installed")
         directory = tempfile.mkdtemp(prefix="pydns-bind-")
         self.addCleanup(shutil.rmtree, directory, True)

@@ -7,7 +7,6 @@ It answers from dnspython Messages and counts the queries that reach it.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any
 
 import dns.flags
@@ -19,7 +18,6 @@ from twisted.trial import unittest
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
-from twisted_dns.registry import GROUP, Registry
 from twisted_dns.testing import start_server
 
 PROTOS = ("udp", "tcp")
@@ -55,16 +53,10 @@ def setup_counter(c: Any) -> None:
     c.add_plugin(lambda _next: Counter())
 
 
-def registry() -> Registry:
-    installed = list(importlib.metadata.entry_points(group=GROUP))
-    extra = importlib.metadata.EntryPoint("counter", f"{__name__}:setup_counter", GROUP)
-    return Registry.discover([*installed, extra])
-
-
 class CacheServingTests(unittest.TestCase):
     @defer.inlineCallbacks
     def serve(self, corefile: str):
-        server = yield start_server(corefile, registry=registry())
+        server = yield start_server(corefile, plugins={"counter": setup_counter})
         self.addCleanup(server.stop)
         counter = server.configuration.blocks[0].plugin("counter")
         self.assertIsNotNone(counter)

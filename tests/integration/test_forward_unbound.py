@@ -13,13 +13,12 @@ import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdataclass
-from twisted.internet import defer, protocol, reactor, task
+from twisted.internet import defer, protocol, reactor
 from twisted.trial import unittest
 
-from tests.pkg.unbound import UnboundServer, unbound_path
-from twisted_dns.pkg.named import free_port
 from twisted_dns.plugins.forward.forward import Forward
-from twisted_dns.testing import RunningServer, start_server
+from twisted_dns.testing import RunningServer, eventually, free_port, start_server
+from twisted_dns.testing.peers import UnboundServer
 
 RECORDS = {
     "www.example.org.": ["300 A 192.0.2.1", "300 AAAA 2001:db8::1", '300 TXT "hello world"'],
@@ -37,16 +36,6 @@ def forwards(server: RunningServer) -> list[Forward]:
             if isinstance(handler, Forward)]
 
 
-@defer.inlineCallbacks
-def poll(condition, timeout: float = 5.0):
-    """Wait (without blocking the reactor) until ``condition()`` holds, at most ``timeout``."""
-    deadline = reactor.seconds() + timeout
-    while not condition():
-        if reactor.seconds() > deadline:
-            raise AssertionError("condition not reached in time")
-        yield task.deferLater(reactor, 0.01, lambda: None)
-
-
 class ForwardTestCase(unittest.TestCase):
     """Starts servers and stops them again after the test."""
 
@@ -61,7 +50,7 @@ class UnboundTests(ForwardTestCase):
     """Forwarding to Unbound, which answers only from its local-data."""
 
     def setUp(self):
-        if unbound_path() is None:
+        if UnboundServer.binary() is None:
             raise unittest.SkipTest("unbound is not installed")
         self.unbound = UnboundServer(self.mktemp(), RECORDS)
         self.addCleanup(self.unbound.stop)
@@ -217,7 +206,7 @@ class PeerTests(ForwardTestCase):
             "        max_concurrent 1\n    }\n}\n")
         (forward,) = forwards(server)
         first = server.query("slow.example.org", "A", timeout=10)
-        yield poll(lambda: forward.concurrent == 1)
+        yield eventually(lambda: forward.concurrent == 1)
         reply = yield server.query("other.example.org", "A")
         self.assertEqual(reply.rcode(), dns.rcode.REFUSED)
         self.assertEqual(forward.max_concurrent_rejects, 1)
@@ -234,14 +223,14 @@ class PeerTests(ForwardTestCase):
         (proxy,) = forward.proxies
         reply = yield server.query("www.example.org", "A")
         self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL)
-        yield poll(lambda: proxy.down(1))
+        yield eventually(lambda: proxy.down(1))
         # the upstream comes back on that port: the next probe finds it up
         listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.addCleanup(listener.close)
         listener.bind(("127.0.0.1", port))
         listener.setblocking(False)
-        yield poll(lambda: _answer_one(listener))
-        yield poll(lambda: proxy.fails == 0)
+        yield eventually(lambda: _answer_one(listener))
+        yield eventually(lambda: proxy.fails == 0)
         self.assertFalse(proxy.down(1))
 
 

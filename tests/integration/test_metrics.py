@@ -18,13 +18,12 @@ from twisted.internet import defer, reactor, threads
 from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.config import load as load_configuration
 from twisted_dns.plugins import prometheus
 from twisted_dns.plugins.prometheus.exporter import SHARED_KEY
 from twisted_dns.plugins.prometheus.metrics import version_labels
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.testing import start_server
+from twisted_dns.testing import corefile_examples, plugin_readme, start_server
 
 #: a metrics address the OS picks a port for
 METRICS = "127.0.0.1:0"

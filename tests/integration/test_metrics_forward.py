@@ -11,9 +11,10 @@ import dns.message
 import dns.rcode
 from twisted.internet import defer, reactor
 
-from tests.integration.test_forward_unbound import dead_port, forwards, poll
+from tests.integration.test_forward_unbound import dead_port, forwards
 from tests.integration.test_metrics import METRICS, MetricsTestCase, Scrape
 from tests.plugins.test_forward import FakeUpstream, TCPResponder, listen_tcp
+from twisted_dns.testing import eventually
 
 #: CoreDNS's ``plugin.TimeBuckets`` as the exposition prints them
 BUCKETS = ["0.00025", "0.0005", "0.001", "0.002", "0.004", "0.008", "0.016", "0.032", "0.064",
@@ -67,7 +68,7 @@ class ForwardMetricsTests(MetricsTestCase):
 
         # the health check fails with the ICMP error, after the SERVFAIL; then an hour's pause
         health = forwards(server)[0].proxies[0].health
-        yield poll(lambda: health.failures > 0)
+        yield eventually(lambda: health.failures > 0)
         scrape = yield self.scrape()
         self.assertEqual(scrape["coredns_proxy_healthcheck_failures_total",
                                 {"proxy_name": "forward", "to": dead}], 1)

@@ -11,9 +11,10 @@ import os
 import tempfile
 
 import dns.rcode
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer
 
 from tests.integration.test_metrics import METRICS, MetricsTestCase
+from twisted_dns.testing import eventually
 
 #: how long a condition may take to come true (the self check ticks once a second)
 DEADLINE = 10.0
@@ -22,17 +23,11 @@ MTIME_NS = 1_700_000_000_250_000_000
 
 
 class PluginMetricsTestCase(MetricsTestCase):
-    @defer.inlineCallbacks
-    def scrape_until(self, condition, what: str):
-        """Scrape until ``condition(scrape)`` holds; fail after :data:`DEADLINE` seconds."""
-        deadline = reactor.seconds() + DEADLINE
-        while True:
-            scrape = yield self.scrape()
-            if condition(scrape):
-                return scrape
-            if reactor.seconds() > deadline:
-                self.fail(f"no {what} within {DEADLINE} s")
-            yield task.deferLater(reactor, 0.05, lambda: None)
+    def scrape_until(self, condition, what: str) -> defer.Deferred:
+        """Scrape until ``condition(scrape)`` holds (fires with that scrape); fail after
+        :data:`DEADLINE` seconds."""
+        return eventually(lambda: self.scrape().addCallback(
+            lambda scrape: scrape if condition(scrape) else None), DEADLINE, message=f"no {what}")
 
 
 class TemplateTests(PluginMetricsTestCase):

@@ -11,9 +11,10 @@ from typing import Any
 
 import dns.rcode
 from twisted.internet import defer, protocol, reactor
+from twisted.internet.threads import deferToThread
 from twisted.trial import unittest
 
-from tests.integration.twistd import Twistd, ask, http_status, wait_for
+from tests.integration.twistd import Twistd, ask, http_status
 from twisted_dns.config import Source
 from twisted_dns.server.service import DNSService
 from twisted_dns.testing import RunningServer, default_registry, free_port
@@ -22,40 +23,41 @@ LOADGEN = os.path.join(os.path.dirname(__file__), "loadgen.py")
 
 
 class SignalTests(unittest.TestCase):
-    def test_sigusr1_reloads(self) -> None:
+    @defer.inlineCallbacks
+    def test_sigusr1_reloads(self):
         port = free_port()
         server = Twistd(self, f"a.example:{port} {{\n    whoami\n}}\n")
-        self.assertTrue(wait_for(lambda: ask(port, "a.example") == dns.rcode.NOERROR, 30),
-                        server.log())
-        self.assertEqual(ask(port, "b.example"), dns.rcode.REFUSED)
+        yield server.until(lambda: ask(port, "a.example") == dns.rcode.NOERROR, 30)
+        self.assertEqual((yield deferToThread(ask, port, "b.example")), dns.rcode.REFUSED)
         server.write(f"b.example:{port} {{\n    whoami\n}}\n")
         server.signal(signal.SIGUSR1)
-        self.assertTrue(wait_for(lambda: ask(port, "b.example") == dns.rcode.NOERROR, 10),
-                        server.log())
-        self.assertEqual(ask(port, "a.example"), dns.rcode.REFUSED)
+        yield server.until(lambda: ask(port, "b.example") == dns.rcode.NOERROR, 10)
+        self.assertEqual((yield deferToThread(ask, port, "a.example")), dns.rcode.REFUSED)
         # a broken Corefile: logged with file:line, the running one stays
         server.write(f"c.example:{port} {{\n    whoami\n    nosuch\n}}\n")
         server.signal(signal.SIGUSR1)
         failed = f"reload failed, the previous configuration keeps serving: {server.path}:3: "
-        self.assertTrue(wait_for(lambda: failed in server.log(), 10), server.log())
-        self.assertEqual(ask(port, "b.example"), dns.rcode.NOERROR)
+        yield server.until(lambda: failed in server.log(), 10)
+        self.assertEqual((yield deferToThread(ask, port, "b.example")), dns.rcode.NOERROR)
         server.signal(signal.SIGTERM)
-        server.wait()
+        yield server.exited()
         self.assertIn("SIGUSR1 received: reloading", server.log())
 
-    def test_sigterm_lameduck(self) -> None:
+    @defer.inlineCallbacks
+    def test_sigterm_lameduck(self):
         """/health says 503 first while DNS still answers; then the process exits."""
         port, health = free_port(), free_port()
         server = Twistd(self, f".:{port} {{\n    health 127.0.0.1:{health} {{\n"
                               "        lameduck 3s\n    }\n    whoami\n}\n")
-        self.assertEqual(wait_for(lambda: http_status(health), 30), 200, server.log())
+        self.assertEqual((yield server.until(lambda: http_status(health), 30)), 200)
         server.signal(signal.SIGTERM)
-        self.assertTrue(wait_for(lambda: http_status(health) == 503, 3), server.log())
-        self.assertEqual(ask(port, "example.org", timeout=1), dns.rcode.NOERROR)
+        yield server.until(lambda: http_status(health) == 503, 3)
+        self.assertEqual((yield deferToThread(ask, port, "example.org", timeout=1)),
+                         dns.rcode.NOERROR)
         self.assertIsNone(server.process.poll())  # still in its lame duck period
-        server.wait()
+        yield server.exited()
         self.assertIn("Going into lameduck mode for 3s", server.log())
-        self.assertIsNone(ask(port, "example.org", timeout=0.2))
+        self.assertIsNone((yield deferToThread(ask, port, "example.org", timeout=0.2)))
 
 
 class _LoadGenerator(protocol.ProcessProtocol):

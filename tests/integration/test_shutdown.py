@@ -19,7 +19,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.threads import deferToThread
 from twisted.trial import unittest
 
-from tests.integration.twistd import Twistd, http_status, wait_for
+from tests.integration.twistd import Twistd, http_status
 from twisted_dns.testing import free_port
 
 ADDRESS = "192.0.2.53"
@@ -76,26 +76,21 @@ class ShutdownTests(unittest.TestCase):
                               f"    health 127.0.0.1:{health} {{\n        lameduck 1s\n    }}\n"
                               f"    ready 127.0.0.1:{ready}\n"
                               f"    forward . {upstreams}\n}}\n")
-        self.assertEqual((yield deferToThread(wait_for, lambda: http_status(ready, "/ready"),
-                                              30)), 200, server.log())
+        self.assertEqual((yield server.until(lambda: http_status(ready, "/ready"), 30)), 200)
         asked = deferToThread(dns.query.udp, dns.message.make_query("example.org", "A"),
                               "127.0.0.1", port=port, timeout=10)
         yield upstream.received
         server.signal(signal.SIGTERM)
-
-        def probe(condition: Any, deadline: float) -> defer.Deferred:
-            return deferToThread(wait_for, condition, deadline)
-
-        self.assertTrue((yield probe(lambda: http_status(health) == 503, 5)), server.log())
+        yield server.until(lambda: http_status(health) == 503, 5)
         self.assertEqual((yield deferToThread(http_status, ready, "/ready")), 503)
         draining = f"draining 1 in-flight queries on dns://:{port}"
-        self.assertTrue((yield probe(lambda: draining in server.log(), 10)), server.log())
+        yield server.until(lambda: draining in server.log(), 10)
         self.assertIsNone(server.process.poll())  # waiting for the upstream
         self.assertEqual((yield deferToThread(http_status, ready, "/ready")), 503)
         upstream.release()
         reply = yield asked
         self.assertEqual(reply.rcode(), dns.rcode.NOERROR)
         self.assertEqual([rr.address for rr in reply.answer[0]], [ADDRESS])
-        status = yield deferToThread(server.wait, 20)
+        status = yield server.exited()
         self.assertEqual(status, -signal.SIGTERM, server.log())
         self.assertIsNone((yield deferToThread(http_status, health)))  # endpoints closed too

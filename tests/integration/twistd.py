@@ -1,11 +1,10 @@
-"""Run ``twistd -n pydns`` as an operator would, and poll it from outside without sleeping
-blindly: DNS and HTTP probes and a bounded ``wait_for``."""
+"""Run ``twistd -n pydns`` as an operator would, and probe it from outside (DNS, HTTP) in
+threads while the test's reactor waits: :meth:`Twistd.until` is the kit's ``eventually``."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -14,9 +13,11 @@ from typing import Any
 import dns.exception
 import dns.message
 import dns.query
+from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from tests.test_tap import TWISTD
+from twisted_dns.testing import eventually
 
 
 def ask(port: int, name: str, timeout: float = 0.5) -> int | None:
@@ -38,16 +39,6 @@ def http_status(port: int, path: str = "/health") -> int | None:
         return exc.code
     except OSError:
         return None
-
-
-def wait_for(condition: Callable[[], Any], deadline: float) -> Any:
-    """Poll ``condition`` until it is truthy (returned) or ``deadline`` seconds passed."""
-    end = time.monotonic() + deadline
-    while True:
-        result = condition()
-        if result or time.monotonic() > end:
-            return result
-        time.sleep(0.05)
 
 
 class Twistd:
@@ -74,8 +65,14 @@ class Twistd:
     def signal(self, number: int) -> None:
         self.process.send_signal(number)
 
-    def wait(self, timeout: float = 20) -> int:
-        return self.process.wait(timeout)
+    def until(self, condition: Callable[[], Any], timeout: float) -> defer.Deferred:
+        """Fire once the blocking probe ``condition()`` (run in a thread) is true; fail with
+        the process's log after ``timeout`` seconds."""
+        return eventually(condition, timeout, in_thread=True, message=self.log)
+
+    def exited(self, timeout: float = 20) -> defer.Deferred:
+        """Fire with the exit status (waited for in a thread)."""
+        return threads.deferToThread(self.process.wait, timeout)
 
     def log(self) -> str:
         with open(self.output, encoding="utf-8", errors="replace") as handle:

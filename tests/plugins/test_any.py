@@ -9,14 +9,21 @@ import dns.rdatatype
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.any.any import Any
 from twisted_dns.plugins.any.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    NextPlugin,
+    configure,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 
 class SetupTests(unittest.TestCase):

@@ -11,12 +11,7 @@ from twisted.internet import defer, task
 from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from tests.plugins.zonefiles import Folder, zone_text
-from twisted_dns.config import BlockConfig, Configuration, Controller
-from twisted_dns.corefile import parser
-from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness, ITransferSource
 from twisted_dns.plugins.auto.auto import Auto
@@ -24,7 +19,19 @@ from twisted_dns.plugins.auto.scan import Scanner, origin_of
 from twisted_dns.plugins.auto.setup import parse_options, setup
 from twisted_dns.plugins.file import Zones
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import start_server
+from twisted_dns.testing import (
+    ClockedReactor,
+    NextPlugin,
+    check_examples,
+    configure,
+    controller,
+    corefile_examples,
+    eventually,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 
 class OriginTests(unittest.TestCase):
@@ -46,12 +53,7 @@ class OriginTests(unittest.TestCase):
 
 class SetupTests(Folder):
     def options(self, corefile: str):
-        block = parser.parse(corefile, "Corefile")[0]
-        keys = [key for token in block.keys for key in parse_key(token)]
-        config = BlockConfig(keys=keys, file="Corefile", line=block.line)
-        config.root = self.dir
-        return parse_options(Controller("auto", block.directives["auto"], config,
-                                        Configuration("Corefile", None)))
+        return parse_options(controller("auto", corefile, root=self.dir))
 
     def test_defaults(self) -> None:
         options = self.options("example.org {\n    auto\n}\n")
@@ -276,8 +278,10 @@ class ServerTests(Folder):
     @defer.inlineCallbacks
     def test_serves_and_picks_up_a_new_zone(self):
         self.write("db.example.org", zone_text())
+        reactor = ClockedReactor()
         server = yield start_server(f". {{\n    root {self.dir}\n    auto {{\n"
-                                    "        directory .\n        reload 10ms\n    }\n}\n")
+                                    "        directory .\n        reload 10s\n    }\n}\n",
+                                    reactor=reactor)
         self.addCleanup(server.stop)
         for proto in ("udp", "tcp"):
             reply = yield server.query("www.example.org", "A", proto=proto)
@@ -286,12 +290,11 @@ class ServerTests(Folder):
         self.assertEqual(reply.rcode(), dns.rcode.SERVFAIL)  # no zone, no next plugin
         with capturedLogs():
             self.write("db.example.net", zone_text(address="192.0.2.81"))
-            plugin = server.configuration.blocks[0].chain
-            # wait for the new zone itself (bounded), then ask the server
-            for _ in range(500):
-                if "example.net." in plugin.zones.origins:
-                    break
-                yield task.deferLater(server.configuration.reactor, 0.01, lambda: None)
+            zones = server.configuration.blocks[0].chain.zones
+            reactor.advance(9.9)
+            self.assertNotIn("example.net.", zones.origins)
+            reactor.advance(0.1)  # the scan: the new file is parsed in a thread, then served
+            yield eventually(lambda: "example.net." in zones.origins)
         reply = yield server.query("www.example.net", "A")
         self.assertEqual(reply.answer[0][0].address, "192.0.2.81")
 

@@ -6,11 +6,9 @@ import ifaddr
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.plugins import configure
-from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.bind.setup import setup
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import check_examples, configure, default_registry, start_server
 
 #: what the fake host's interfaces look like (ifaddr's own types)
 ADAPTERS = [
@@ -25,7 +23,7 @@ ADAPTERS = [
 
 
 def hosts(body: str) -> list[str]:
-    return configure(setup, "bind", f". {{\n{body}\n}}\n").listen_hosts
+    return configure(setup, "bind", f". {{\n{body}\n}}\n").block.listen_hosts
 
 
 def error(body: str) -> str:
@@ -64,7 +62,7 @@ class AddressTests(FakeInterfaces):
 
     def test_no_chain_link(self) -> None:
         config = configure(setup, "bind", ". {\n    bind 127.0.0.1\n}\n")
-        self.assertEqual((config.factories, config.chain), ([], None))
+        self.assertEqual((config.block.factories, config.chain), ([], None))
 
 
 class InterfaceTests(FakeInterfaces):

@@ -16,12 +16,7 @@ from twisted.internet import defer, task
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import configure, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns import wire
-from twisted_dns.config import BlockConfig, Configuration, Controller
-from twisted_dns.corefile import parser
-from twisted_dns.corefile.keys import parse_key
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.plugins.cache.cache import Cache, Config
@@ -31,7 +26,17 @@ from twisted_dns.plugins.cache.storage import Store, effective_capacity
 from twisted_dns.plugins.whoami.whoami import Whoami
 from twisted_dns.request import Request
 from twisted_dns.response import SUPPORTED_OPTIONS, CaptureWriter, register_option
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    check_examples,
+    configure,
+    controller,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 NXDOMAIN = int(dns.rcode.NXDOMAIN)
 SERVFAIL = int(dns.rcode.SERVFAIL)
@@ -790,11 +795,7 @@ class SetupTests(unittest.TestCase):
         self.assertEqual(self.parse(". {\n    cache example.org\n}\n").zones, ["example.org."])
 
     def test_block_zones(self) -> None:
-        block = parser.parse("Example.org:53 example.net {\n    cache\n}\n", "Corefile")[0]
-        config = BlockConfig(keys=[addr for key in block.keys for addr in parse_key(key)])
-        setup(Controller("cache", block.directives["cache"], config,
-                         Configuration("Corefile", None)))
-        config.build_chain()
+        config = configure(setup, "cache", "Example.org:53 example.net {\n    cache\n}\n")
         self.assertEqual(config.chain.config.zones, ["example.org.", "example.net."])
 
     def test_block(self) -> None:
@@ -863,18 +864,11 @@ class SetupTests(unittest.TestCase):
 
     def test_setup_uses_the_reactor_clock(self) -> None:
         clock = task.Clock()
-        block = parser.parse(". {\n    cache\n}\n", "Corefile")[0]
-        config = BlockConfig(keys=[])
-        setup(Controller("cache", block.directives["cache"], config,
-                         Configuration("Corefile", clock)))
-        config.build_chain()
+        config = configure(setup, "cache", ". {\n    cache\n}\n", reactor=clock)
         self.assertIs(config.chain._reactor, clock)
 
     def test_parse_returns_the_config(self) -> None:
-        block = parser.parse(". {\n    cache 7\n}\n", "Corefile")[0]
-        controller = Controller("cache", block.directives["cache"], BlockConfig(keys=[]),
-                                Configuration("Corefile", None))
-        self.assertEqual(parse(controller).success_ttl, 7)
+        self.assertEqual(parse(controller("cache", ". {\n    cache 7\n}\n")).success_ttl, 7)
 
 
 class ReadmeTests(unittest.TestCase):

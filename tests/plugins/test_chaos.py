@@ -12,14 +12,21 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 import twisted_dns
-from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.chaos.chaos import Chaos
 from twisted_dns.plugins.chaos.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    NextPlugin,
+    configure,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 
 def chaos(corefile: str) -> Chaos:

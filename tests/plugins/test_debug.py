@@ -5,20 +5,24 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.debug.setup import setup
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    configure,
+    corefile_examples,
+    default_registry,
+    plugin_readme,
+    start_server,
+)
 
 
 class SetupTests(unittest.TestCase):
     def test_sets_debug(self) -> None:
         config = configure(setup, "debug", ". {\n    debug\n}\n")
-        self.assertTrue(config.debug)
+        self.assertTrue(config.block.debug)
         # a setup-only plugin: nothing in the chain
-        self.assertEqual((config.factories, config.chain), ([], None))
+        self.assertEqual((config.block.factories, config.chain), ([], None))
 
     def test_entry_point(self) -> None:
         self.assertIs(default_registry().setup_for("debug"), setup)

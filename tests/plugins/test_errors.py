@@ -11,9 +11,6 @@ from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import configure, make_request
-from tests.plugins.readme import check_examples
-from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.durations import parse_duration
@@ -21,7 +18,13 @@ from twisted_dns.plugins.errors.errors import ErrorHandler, Pattern
 from twisted_dns.plugins.errors.setup import setup
 from twisted_dns.registry import GROUP, Registry
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    check_examples,
+    configure,
+    default_registry,
+    make_request,
+    start_server,
+)
 
 SERVFAIL = int(dns.rcode.SERVFAIL)
 REFUSED = int(dns.rcode.REFUSED)
@@ -304,18 +307,12 @@ class HandlerTests(unittest.TestCase):
                          [("error", "plugin/errors: 2 example.org. A: timeout")])
 
     def test_setup_registers_shutdown(self) -> None:
-        from twisted_dns.config import BlockConfig, Configuration, Controller
-
-        block = parser.parse(". {\n errors {\n consolidate 10s boom\n }\n}\n", "Corefile")[0]
-        config = BlockConfig(keys=[])
-        configuration = Configuration("Corefile", self.clock)
-        setup(Controller("errors", block.directives["errors"], config, configuration))
-        config.factories.append(("failing", lambda _next: Failing(BoomError("boom"))))
-        config.build_chain()
+        config = configure(setup, "errors", ". {\n errors {\n consolidate 10s boom\n }\n}\n",
+                           reactor=self.clock, next_plugin=Failing(BoomError("boom")))
         self.serve(config.chain)
         self.assertEqual(self.events, [])
-        [hook] = configuration.shutdown_hooks
-        hook()
+        self.assertEqual(len(config.configuration.shutdown_hooks), 1)
+        self.successResultOf(config.shutdown())
         self.assertEqual(lines(self.events), [
             ("error", "plugin/errors: 1 errors like 'boom' occurred in last 10s")])
 
@@ -349,4 +346,4 @@ class ReadmeTests(unittest.TestCase):
         self.assertGreaterEqual(len(examples), 2)
         for example in examples:
             with self.subTest(example=example):
-                configure(setup, "errors", example, "README.md")
+                configure(setup, "errors", example, filename="README.md")

@@ -13,17 +13,25 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.logger import capturedLogs
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from tests.plugins.zonefiles import Folder, zone_text
 from twisted_dns.plugins.file import File, Zone, Zones
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import start_server
+from twisted_dns.testing import (
+    ClockedReactor,
+    NextPlugin,
+    check_examples,
+    corefile_examples,
+    eventually,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 
 class HandlerTests(unittest.TestCase):
@@ -160,18 +168,18 @@ class ServerTests(Folder):
     def test_reload_through_the_server(self):
         """The reload loop starts with the server and a new serial is served."""
         path = self.write("db.example.org", zone_text(serial=1))
+        reactor = ClockedReactor()
         server = yield start_server(f"example.org {{\n    file {path} {{\n"
-                                    "        reload 10ms\n    }\n}\n")
+                                    "        reload 10s\n    }\n}\n", reactor=reactor)
         self.addCleanup(server.stop)
         self.write("db.example.org", zone_text(serial=2, address="192.0.2.99"))
         stat = os.stat(path)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-        plugin = server.configuration.blocks[0].chain
-        # wait for the swap itself (bounded), then ask the server
-        for _ in range(500):
-            if plugin.zones["example.org."].serial == 2:
-                break
-            yield task.deferLater(server.configuration.reactor, 0.01, lambda: None)
+        zones = server.configuration.blocks[0].chain.zones
+        reactor.advance(9.9)
+        self.assertEqual(zones["example.org."].serial, 1)
+        reactor.advance(0.1)  # the check: the changed file is parsed in a thread, then swapped
+        yield eventually(lambda: zones["example.org."].serial == 2)
         reply = yield server.query("www.example.org", "A")
         self.assertEqual(reply.answer[0][0].address, "192.0.2.99")
 

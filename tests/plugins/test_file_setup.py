@@ -7,14 +7,12 @@ import os
 import dns.rcode
 from twisted.logger import LogLevel, capturedLogs
 
-from tests.plugins import configure, make_request
 from tests.plugins.zonefiles import Folder, zone_text
-from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.file import File
 from twisted_dns.plugins.file.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry
+from twisted_dns.testing import configure, default_registry, make_request
 
 
 class SetupTests(Folder):
@@ -34,13 +32,8 @@ class SetupTests(Folder):
 
     def test_relative_to_root(self) -> None:
         self.write("db", zone_text())
-        block = parser.parse("example.org {\n    file db example.org\n}\n", "Corefile")[0]
-        from twisted_dns.config import BlockConfig, Configuration, Controller
-
-        config = BlockConfig(keys=[], root=self.dir)
-        setup(Controller("file", block.directives["file"], config,
-                         Configuration("Corefile", None)))
-        config.build_chain()
+        config = configure(setup, "file", "example.org {\n    file db example.org\n}\n",
+                           root=self.dir)
         self.assertEqual(config.chain.zones["example.org."].source,
                          os.path.join(self.dir, "db"))
 

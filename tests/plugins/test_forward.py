@@ -9,14 +9,14 @@ Forwarding to real servers (Unbound, a second twisted-dns) is in
 
 from __future__ import annotations
 
+from typing import Any
+
 import dns.flags
 import dns.message
 import dns.rcode
 from twisted.internet import defer, protocol, reactor, task
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import metrics
 from twisted_dns.pkg.upstreams import Upstream, UpstreamError, parse_upstream, parse_upstreams
@@ -33,14 +33,23 @@ from twisted_dns.plugins.forward.transport import (
     UpstreamTimeout,
 )
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry
+from twisted_dns.testing import (
+    ClockedReactor,
+    NextPlugin,
+    check_examples,
+    configure,
+    default_registry,
+    eventually,
+    make_request,
+    reply_of,
+)
 
 SERVFAIL = dns.rcode.SERVFAIL
 REFUSED = dns.rcode.REFUSED
 
 
-def forward_of(corefile: str) -> Forward:
-    return configure(setup, "forward", corefile).chain
+def forward_of(corefile: str, **options: Any) -> Forward:
+    return configure(setup, "forward", corefile, **options).chain
 
 
 def sample(name: str, **labels: str) -> float | None:
@@ -184,7 +193,7 @@ class SetupTests(unittest.TestCase):
         self.assertGreaterEqual(len(examples), 8)
         for example in examples:
             with self.subTest(example=example):
-                config = configure(setup, "forward", example, "README.md")
+                config = configure(setup, "forward", example, filename="README.md")
                 self.assertIsInstance(config.chain, Forward)
 
 
@@ -665,18 +674,21 @@ class TCPUpstream(TCPResponder):
 
 
 class StreamPoolTests(unittest.TestCase):
+    """Real connections to a loopback upstream; the pool's timers on a clock the test moves."""
+
     def setUp(self) -> None:
         self.factory = listen_tcp(self, TCPUpstream)
-        self.timeouts = Timeouts(reactor)
+        self.reactor = ClockedReactor()
+        self.timeouts = Timeouts(self.reactor)
         self.addCleanup(self.timeouts.stop)
-        self.pool = StreamPool(reactor, "127.0.0.1", self.factory.port, self.timeouts,
-                               expire=0.2)
+        self.pool = StreamPool(self.reactor, "127.0.0.1", self.factory.port, self.timeouts,
+                               expire=10)
         self.addCleanup(self.pool.close)
 
     def exchange(self) -> defer.Deferred:
         wire = dns.message.make_query("www.example.org", "A").to_wire()
         collector = Collector()
-        self.pool.send(wire[2:], wire[12:], collector, reactor.seconds() + 3)
+        self.pool.send(wire[2:], wire[12:], collector, self.reactor.seconds() + 3)
         return collector.done
 
     @defer.inlineCallbacks
@@ -690,10 +702,10 @@ class StreamPoolTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_idle_connection_expires(self) -> None:
         yield self.exchange()
-        self.assertEqual(len(self.pool.connections), 1)
-        deadline = reactor.seconds() + 5
-        while self.pool.connections and reactor.seconds() < deadline:
-            yield task.deferLater(reactor, 0.05, lambda: None)
+        [connection] = self.pool.connections
+        self.reactor.advance(9.9)
+        self.assertEqual(self.pool.connections, [connection])
+        self.reactor.advance(0.1)
         self.assertEqual(self.pool.connections, [])
 
 
@@ -708,7 +720,7 @@ class ProxyMetricsTests(unittest.TestCase):
 
     def forward(self, to: str, block: str = "") -> Forward:
         """A configuration of ``forward . TO`` (set up again for each call, as on reload)."""
-        forward = forward_of(f". {{\n    forward . {to}{block}\n}}\n")
+        forward = forward_of(f". {{\n    forward . {to}{block}\n}}\n", reactor=reactor)
         self.addCleanup(forward.stop)
         return forward
 
@@ -744,10 +756,7 @@ class ProxyMetricsTests(unittest.TestCase):
     def test_health_checks_not_counted_as_queries(self) -> None:
         proxy = self.forward(self.to).proxies[0]
         proxy.healthcheck()
-        deadline = reactor.seconds() + 5
-        while proxy.health.running and reactor.seconds() < deadline:
-            yield task.deferLater(reactor, 0.01, lambda: None)
-        self.assertFalse(proxy.health.running)  # the probe got its reply
+        yield eventually(lambda: not proxy.health.running)  # the probe got its reply
         self.assertEqual(connections(self.to, "udp"), (None, None))
         self.assertIsNone(duration_count(self.to, "NOERROR"))
         self.assertIsNone(failed_checks(self.to))

@@ -8,9 +8,7 @@ from twisted.internet import defer, protocol, reactor, task
 from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 
-from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.config import BlockConfig, Configuration, Controller
+from twisted_dns.config import Configuration
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import metrics
@@ -20,7 +18,13 @@ from twisted_dns.plugins.health.health import SHARED_KEY, Health
 from twisted_dns.plugins.health.metrics import health_metrics
 from twisted_dns.plugins.health.selfcheck import SelfCheck, agent_fetch
 from twisted_dns.plugins.health.setup import setup
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    configure,
+    corefile_examples,
+    default_registry,
+    plugin_readme,
+    start_server,
+)
 
 
 @defer.inlineCallbacks
@@ -31,14 +35,9 @@ def get(port: int, path: str = "/health", method: bytes = b"GET"):
     return response.code, body
 
 
-def configure_all(corefile: str, configuration: Configuration | None = None) -> Configuration:
+def configure_all(corefile: str) -> Configuration:
     """Run ``health``'s setup for every block of ``corefile`` in one configuration."""
-    configuration = configuration or Configuration("Corefile", reactor)
-    for block in parser.parse(corefile, "Corefile"):
-        config = BlockConfig(keys=[])
-        configuration.blocks.append(config)
-        setup(Controller("health", block.directives["health"], config, configuration))
-    return configuration
+    return configure(setup, "health", corefile).configuration
 
 
 class SetupTests(unittest.TestCase):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import ipaddress
 import itertools
 import os
@@ -20,19 +19,22 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import configure, make_request
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
-from twisted_dns.config import BlockConfig, Configuration, Controller
-from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.plugins.loadbalance.loadbalance import Balancer, LoadBalance
 from twisted_dns.plugins.loadbalance.setup import setup
 from twisted_dns.plugins.loadbalance.weighted import Weights, parse_address, parse_weights
-from twisted_dns.registry import GROUP, Registry
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    check_examples,
+    configure,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    start_server,
+)
 
 CNAME = "example.org. 300 IN CNAME www.example.org."
 ADDRESSES = ("www.example.org. 300 IN A 192.0.2.1", "www.example.org. 300 IN A 192.0.2.2",
@@ -413,15 +415,9 @@ def addresses_setup(c: Any) -> None:
 
 
 class ServerTests(unittest.TestCase):
-    registry = None
-
     @defer.inlineCallbacks
     def start(self, corefile: str):
-        if ServerTests.registry is None:
-            ServerTests.registry = Registry.discover([
-                *importlib.metadata.entry_points(group=GROUP),
-                importlib.metadata.EntryPoint("addresses", f"{__name__}:addresses_setup", GROUP)])
-        server = yield start_server(corefile, registry=ServerTests.registry)
+        server = yield start_server(corefile, plugins={"addresses": addresses_setup})
         self.addCleanup(server.stop)
         return server
 
@@ -468,12 +464,8 @@ class ReadmeTests(unittest.TestCase):
             handle.write("www.example.com\n100.64.1.1 3\n100.64.1.2 1\n100.64.1.3 2\n")
         policies = []
         for example in corefile_examples(plugin_readme("loadbalance")):
-            block = parser.parse(example, "README.md")[0]
-            config = BlockConfig(keys=[], root=directory)
-            setup(Controller("loadbalance", block.directives["loadbalance"], config,
-                             Configuration("README.md", task.Clock())))
-            config.build_chain()
-            balancer = config.chain.balancer
+            balancer = configure(setup, "loadbalance", example, root=directory,
+                                 filename="README.md").chain.balancer
             policies.append((balancer.policy, [str(n) for n in balancer.prefer]))
         self.assertEqual(policies, [("round_robin", []), ("weighted", []),
                                     ("round_robin", ["10.0.0.0/8", "2001:db8::/32"])])

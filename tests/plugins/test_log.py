@@ -13,9 +13,6 @@ from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import configure, make_request
-from tests.plugins.readme import check_examples
-from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.pkg.durations import parse_duration
@@ -29,7 +26,14 @@ from twisted_dns.plugins.log.log import (
 )
 from twisted_dns.plugins.log.setup import parse, setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    check_examples,
+    configure,
+    controller,
+    default_registry,
+    make_request,
+    start_server,
+)
 
 NXDOMAIN = int(dns.rcode.NXDOMAIN)
 SERVFAIL = int(dns.rcode.SERVFAIL)
@@ -339,13 +343,7 @@ class HandlerTests(unittest.TestCase):
         self.assertEqual(self.lines, ["example.org. -"])
 
     def test_setup_uses_the_reactor_clock(self) -> None:
-        block = parser.parse(". {\n    log . {duration}\n}\n", "Corefile")[0]
-        from twisted_dns.config import BlockConfig, Configuration, Controller
-
-        config = BlockConfig(keys=[])
-        setup(Controller("log", block.directives["log"], config,
-                         Configuration("Corefile", self.clock)))
-        config.build_chain()
+        config = configure(setup, "log", ". {\n    log . {duration}\n}\n", reactor=self.clock)
         self.assertIs(config.chain.reactor, self.clock)
 
 
@@ -376,12 +374,8 @@ class ReadmeTests(unittest.TestCase):
         self.assertGreaterEqual(len(examples), 6)
         for example in examples:
             with self.subTest(example=example):
-                configure(setup, "log", example, "README.md")
+                configure(setup, "log", example, filename="README.md")
 
     def test_parse_function_is_setup_free(self) -> None:
-        from twisted_dns.config import BlockConfig, Configuration, Controller
-
-        block = parser.parse(". {\n    log example.org\n}\n", "Corefile")[0]
-        rules = parse(Controller("log", block.directives["log"], BlockConfig(keys=[]),
-                                 Configuration("Corefile", None)))
+        rules = parse(controller("log", ". {\n    log example.org\n}\n"))
         self.assertEqual([r.name_scope for r in rules], ["example.org."])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import socket
@@ -19,8 +18,6 @@ from twisted.python.failure import Failure
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import NextPlugin, configure, make_request
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.config import load as load_configuration
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
@@ -29,9 +26,18 @@ from twisted_dns.plugins.loop import process
 from twisted_dns.plugins.loop.loop import Loop, probe_name
 from twisted_dns.plugins.loop.probe import PROBE_PERIOD, Prober, udp_exchange
 from twisted_dns.plugins.loop.setup import setup
-from twisted_dns.registry import GROUP, Registry
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, free_port, start_server
+from twisted_dns.testing import (
+    NextPlugin,
+    configure,
+    corefile_examples,
+    default_registry,
+    eventually,
+    free_port,
+    make_request,
+    plugin_readme,
+    start_server,
+)
 
 QNAME = "1234.5678."
 
@@ -278,20 +284,9 @@ class ServerTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def start(self, corefile: str):
-        registry = Registry.discover([
-            *importlib.metadata.entry_points(group=GROUP),
-            importlib.metadata.EntryPoint("bounce", f"{__name__}:bounce_setup", GROUP)])
-        server = yield start_server(corefile, registry=registry)
+        server = yield start_server(corefile, plugins={"bounce": bounce_setup})
         self.addCleanup(server.stop)
         return server
-
-    @defer.inlineCallbacks
-    def wait_for(self, condition, timeout: float = 10.0):
-        """Poll ``condition`` on the reactor until it holds (failing after ``timeout``)."""
-        deadline = reactor.seconds() + timeout
-        while not condition():
-            self.assertLess(reactor.seconds(), deadline, "condition not met in time")
-            yield task.deferLater(reactor, 0.02, lambda: None)
 
     def messages(self) -> list[str]:
         return [formatEvent(e) for e in self.events if e["log_level"].name == "critical"]
@@ -309,14 +304,14 @@ class ServerTests(unittest.TestCase):
                                      f'"HINFO {loop.qname}"'))
         self.assertRegex(loop.qname, r"^\d+\.\d+\.$")
         # the probe stops going round: it gets SERVFAIL and loop disables itself
-        yield self.wait_for(lambda: loop.disabled)
+        yield eventually(lambda: loop.disabled)
         self.assertEqual(loop.seen, 3)
 
     @defer.inlineCallbacks
     def test_no_loop_disables(self):
         server = yield self.start(". {\n    loop\n    whoami\n}\n")
         loop = server.configuration.blocks[0].plugin("loop")
-        yield self.wait_for(lambda: loop.disabled)
+        yield eventually(lambda: loop.disabled)
         self.assertEqual((loop.seen, self.exits, loop.address), (1, [], f":{server.port}"))
         # from now on the probe name passes through, over UDP and TCP alike
         for proto in ("udp", "tcp"):

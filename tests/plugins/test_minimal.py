@@ -17,8 +17,6 @@ from twisted.internet import defer, task
 from twisted.trial import unittest
 from zope.interface import implementer
 
-from tests.plugins import NextPlugin, configure, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.plugins.minimal.minimal import Minimal
@@ -26,7 +24,17 @@ from twisted_dns.plugins.minimal.setup import setup
 from twisted_dns.registry import GROUP, Registry
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    NextPlugin,
+    check_examples,
+    configure,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 #: 2026-11-28, inside the validity period of VALID_SIG below
 NOW = 1795824000.0

@@ -13,9 +13,8 @@ import dns.rcode
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from tests.plugins import configure, make_request
 from twisted_dns import wire
-from twisted_dns.config import BlockConfig, Configuration, Controller
+from twisted_dns.config import BlockConfig, Configuration
 from twisted_dns.config import load as load_configuration
 from twisted_dns.corefile import parser
 from twisted_dns.corefile.keys import parse_key
@@ -29,19 +28,14 @@ from twisted_dns.plugins.prometheus.prometheus import Metrics
 from twisted_dns.plugins.prometheus.queries import rcode_name
 from twisted_dns.plugins.prometheus.setup import setup
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry
+from twisted_dns.testing import configure, default_registry, make_request
 
 SERVER = "dns://:53"  # make_request's server address is 127.0.0.1:53; no bind: wildcard
 
 
 def configure_all(corefile: str) -> Configuration:
     """Run prometheus's setup for every block of ``corefile`` in one configuration."""
-    configuration = Configuration("Corefile", reactor)
-    for block in parser.parse(corefile, "Corefile"):
-        config = BlockConfig(keys=[])
-        configuration.blocks.append(config)
-        setup(Controller("prometheus", block.directives["prometheus"], config, configuration))
-    return configuration
+    return configure(setup, "prometheus", corefile).configuration
 
 
 class SetupTests(unittest.TestCase):

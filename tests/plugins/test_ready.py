@@ -11,9 +11,7 @@ from twisted.trial import unittest
 from twisted.web.client import Agent, readBody
 from zope.interface import implementer
 
-from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.config import BlockConfig, Configuration, Controller
+from twisted_dns.config import BlockConfig, Configuration
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IPlugin, IReadiness
@@ -26,7 +24,13 @@ from twisted_dns.plugins.ready.ready import (
 )
 from twisted_dns.plugins.ready.setup import setup
 from twisted_dns.registry import GROUP, Registry
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    configure,
+    corefile_examples,
+    default_registry,
+    plugin_readme,
+    start_server,
+)
 
 
 @defer.inlineCallbacks
@@ -80,13 +84,7 @@ def block_with(*plugins: Any) -> BlockConfig:
 
 def configure_all(corefile: str) -> Configuration:
     """Run ``ready``'s setup for the blocks of ``corefile`` that use it, in one configuration."""
-    configuration = Configuration("Corefile", reactor)
-    for block in parser.parse(corefile, "Corefile"):
-        config = BlockConfig(keys=[])
-        configuration.blocks.append(config)
-        if "ready" in block.directives:
-            setup(Controller("ready", block.directives["ready"], config, configuration))
-    return configuration
+    return configure(setup, "ready", corefile).configuration
 
 
 class SetupTests(unittest.TestCase):

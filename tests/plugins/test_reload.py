@@ -9,18 +9,24 @@ import dns.rcode
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
-from twisted_dns.config import BlockConfig, Configuration, Controller, Source
+from twisted_dns.config import Source
 from twisted_dns.config import load as load_configuration
 from twisted_dns.config import stats as reload_stats
-from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg.durations import SECOND, Duration, parse_duration
 from twisted_dns.plugins.reload.reload import SHARED_KEY, Watcher, digest, jittered
 from twisted_dns.plugins.reload.setup import parse, setup
 from twisted_dns.server.service import DNSService
-from twisted_dns.testing import RunningServer, default_registry
+from twisted_dns.testing import (
+    ClockedReactor,
+    RunningServer,
+    configure,
+    controller,
+    corefile_examples,
+    default_registry,
+    eventually,
+    plugin_readme,
+)
 
 
 def write(path: str, text: str) -> str:
@@ -33,9 +39,7 @@ class ParseTests(unittest.TestCase):
     """CoreDNS's setup_test.go cases, with its messages."""
 
     def parsed(self, corefile: str) -> tuple[Duration, Duration]:
-        block = parser.parse(corefile, "Corefile")[0]
-        return parse(Controller("reload", block.directives["reload"], BlockConfig(keys=[]),
-                                Configuration("Corefile", None)))
+        return parse(controller("reload", corefile))
 
     def test_defaults(self) -> None:
         self.assertEqual(self.parsed(". {\n reload\n}\n"), (30 * SECOND, 15 * SECOND))
@@ -148,11 +152,12 @@ class ServerTests(unittest.TestCase):
     """*reload* in a real server: its watcher reloads the service, which replaces it."""
 
     @defer.inlineCallbacks
-    def serve(self, text: str):
+    def serve(self, text: str, reactor: Any = None):
         directory = self.mktemp()
         os.makedirs(directory)
         self.path = write(os.path.join(directory, "Corefile"), text)
-        self.source = Source(default_registry(), path=self.path, default_port=0)
+        self.source = Source(default_registry(), path=self.path, default_port=0,
+                             reactor=reactor)
         service = DNSService(self.source.load(), source=self.source)
         service.startService()
         self.addCleanup(service.stopService)
@@ -177,13 +182,16 @@ class ServerTests(unittest.TestCase):
         self.assertTrue(second._poll.running)
 
     @defer.inlineCallbacks
-    def test_real_timer(self):
-        """End to end on the reactor's clock: the new zone answers within a few periods."""
-        server = yield self.serve("a.example {\n    reload 2s 1s\n    whoami\n}\n")
+    def test_timer(self):
+        """End to end on the reactor's clock: the new zone answers after one period."""
+        reactor = ClockedReactor()
+        server = yield self.serve("a.example {\n    reload 2s 1s\n    whoami\n}\n", reactor)
         write(self.path, "b.example {\n    reload 2s 1s\n    whoami\n}\n")
-        answered = yield poll(lambda: server.query("b.example", "A", timeout=1),
-                              lambda reply: reply.rcode() == dns.rcode.NOERROR, deadline=15)
-        self.assertTrue(answered)
+        reactor.advance(1.4)  # the first check comes 1.5s to 2.5s after the start
+        self.assertEqual((yield server.query("b.example", "A")).rcode(), dns.rcode.REFUSED)
+        reactor.advance(1.1)
+        yield eventually(lambda: server.configuration.blocks[0].zones == ["b.example."])
+        self.assertEqual((yield server.query("b.example", "A")).rcode(), dns.rcode.NOERROR)
 
     @defer.inlineCallbacks
     def test_metrics(self):
@@ -205,22 +213,6 @@ class ServerTests(unittest.TestCase):
     def test_without_reload_no_watcher(self):
         server = yield self.serve("a.example {\n    whoami\n}\n")
         self.assertNotIn(SHARED_KEY, server.configuration.shared)
-
-
-@defer.inlineCallbacks
-def poll(ask: Any, done: Any, deadline: float, step: float = 0.1):
-    """Ask until ``done(answer)`` or ``deadline`` seconds passed; True when done."""
-    from twisted.internet import reactor
-
-    end = reactor.seconds() + deadline
-    while reactor.seconds() < end:
-        try:
-            if done((yield ask())):
-                return True
-        except Exception:
-            pass
-        yield task.deferLater(reactor, step, lambda: None)
-    return False
 
 
 class ReadmeTests(unittest.TestCase):

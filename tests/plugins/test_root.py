@@ -8,12 +8,16 @@ from twisted.internet import defer
 from twisted.logger import LogLevel, capturedLogs
 from twisted.trial import unittest
 
-from tests.plugins import configure
-from tests.plugins.readme import corefile_examples, plugin_readme
 from twisted_dns.corefile import parser
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.root.setup import setup
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    configure,
+    corefile_examples,
+    default_registry,
+    plugin_readme,
+    start_server,
+)
 
 
 class SetupTests(unittest.TestCase):
@@ -22,7 +26,7 @@ class SetupTests(unittest.TestCase):
         os.makedirs(self.dir)
 
     def root(self, args: str) -> str:
-        return configure(setup, "root", f". {{\n    root {args}\n}}\n").root
+        return configure(setup, "root", f". {{\n    root {args}\n}}\n").block.root
 
     def test_directory(self) -> None:
         self.assertEqual(self.root(self.dir), self.dir)
@@ -40,7 +44,7 @@ class SetupTests(unittest.TestCase):
         other = os.path.abspath(self.mktemp())
         os.makedirs(other)
         config = configure(setup, "root", f". {{\n    root {self.dir}\n    root {other}\n}}\n")
-        self.assertEqual(config.root, other)
+        self.assertEqual(config.block.root, other)
 
     def test_missing_is_a_warning(self) -> None:
         missing = os.path.join(self.dir, "not-yet")

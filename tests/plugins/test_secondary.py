@@ -13,8 +13,6 @@ import dns.rcode
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, configure
-from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IReadiness, ITransferSource
 from twisted_dns.plugins.file import Zone, Zones
@@ -22,6 +20,7 @@ from twisted_dns.plugins.secondary.secondary import Secondary, SecondaryZone
 from twisted_dns.plugins.secondary.setup import setup
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
+from twisted_dns.testing import NextPlugin, check_examples, configure
 
 ORIGIN = "example.org."
 #: refresh 100 s, retry 10 s, expire 1000 s

@@ -11,8 +11,6 @@ import dns.rdatatype
 from twisted.internet import defer, task, utils
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.config import load as load_configuration
 from twisted_dns.errors import ConfigError
 from twisted_dns.pkg import metrics
@@ -22,7 +20,16 @@ from twisted_dns.plugins.template.rr import RRError, parse_rr
 from twisted_dns.plugins.template.setup import setup
 from twisted_dns.plugins.template.template import TemplateHandler
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    NextPlugin,
+    check_examples,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 KDIG = shutil.which("kdig")
 HOSTNAME = "host1.engineering.coredns.io"

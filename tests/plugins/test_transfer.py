@@ -15,8 +15,6 @@ import dns.rrset
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from tests.plugins import NextPlugin, configure, make_request
-from tests.plugins.readme import check_examples
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import ITransferSource
 from twisted_dns.plugins.file import File, Zone, Zones
@@ -25,6 +23,7 @@ from twisted_dns.plugins.transfer.setup import setup
 from twisted_dns.plugins.transfer.transfer import TRANSFER_DEADLINE, Transfer, Xfr
 from twisted_dns.request import Request
 from twisted_dns.response import CaptureWriter
+from twisted_dns.testing import NextPlugin, check_examples, configure, make_request
 
 ZONE = """\
 $TTL 3600

@@ -10,13 +10,20 @@ import dns.rrset
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.plugins import configure, make_request, reply_of
-from tests.plugins.readme import check_examples, corefile_examples, plugin_readme
 from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.whoami.setup import setup
 from twisted_dns.plugins.whoami.whoami import Whoami
 from twisted_dns.response import CaptureWriter
-from twisted_dns.testing import default_registry, start_server
+from twisted_dns.testing import (
+    check_examples,
+    configure,
+    corefile_examples,
+    default_registry,
+    make_request,
+    plugin_readme,
+    reply_of,
+    start_server,
+)
 
 
 def additional(reply: dns.message.Message) -> dict[tuple[str, int], dns.rrset.RRset]:

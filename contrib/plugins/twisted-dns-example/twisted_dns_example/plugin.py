@@ -19,6 +19,7 @@ from dns.rdtypes.ANY.TXT import TXT
 from zope.interface import implementer
 
 from twisted_dns.interfaces import IPlugin
+from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.registry import position
 
 if TYPE_CHECKING:
@@ -44,9 +45,8 @@ class EchoName:
 
     def ServeDNS(self, request: Any, writer: Any) -> Any:  # noqa: N802 - the IPlugin contract
         if request.qtype != dns.rdatatype.TXT:
-            if self.next is None:
-                return dns.rcode.SERVFAIL   # nothing written: the server answers SERVFAIL
-            return self.next.ServeDNS(request, writer)
+            # the next plugin's answer (the query counts as its own), SERVFAIL without one
+            return next_or_failure(NAME, self.next, request, writer)
         query = request.message()
         reply = dns.message.make_response(query)
         question = query.question[0]
@@ -76,19 +76,18 @@ def parse_ttl(text: str) -> int:
 # and every other query passes on to whichever backend follows.
 @position(before="template")
 def setup(c: Controller) -> None:
-    """Parse ``echoname [TTL]`` (no block) and add the handler to the block's chain."""
-    ttl: int | None = None
-    while c.next():
-        if ttl is not None:
-            raise c.err("this plugin can only be used once per Server Block")
+    """Parse ``echoname [TTL]`` (no block, once per server block) and add the handler to the
+    block's chain."""
+    ttl = DEFAULT_TTL
+    while c.once():
         args = c.remaining_args()
         if len(args) > 1:
             raise c.err(f"too many arguments: expected 'echoname [TTL]', got {len(args)}")
-        try:
-            ttl = parse_ttl(args[0]) if args else DEFAULT_TTL
-        except ValueError:
-            raise c.err(f"invalid TTL '{args[0]}': expected seconds, 0 to {MAX_TTL}") from None
+        if args:
+            try:
+                ttl = parse_ttl(args[0])
+            except ValueError:
+                raise c.err(f"invalid TTL '{args[0]}': expected seconds, 0 to {MAX_TTL}") from None
         if c.next_block():
             raise c.err(f"unknown property '{c.val()}'")
-    handler_ttl = DEFAULT_TTL if ttl is None else ttl
-    c.add_plugin(lambda next_plugin: EchoName(handler_ttl, next_plugin))
+    c.add_plugin(lambda next_plugin: EchoName(ttl, next_plugin))

@@ -1,4 +1,4 @@
-"""Helpers for tests, ours and plugin authors': serve a Corefile on loopback and query it.
+"""Serve a Corefile on loopback, in this reactor, and query it as a client would.
 
     server = yield start_server(". { whoami }")
     reply = yield server.query("example.org", "A", proto="tcp")
@@ -6,13 +6,15 @@
 
 Blocks without a port listen on one OS-chosen port (the same number for UDP and TCP).
 Queries use dnspython in a thread, as a real client would, so the server in this reactor keeps
-serving while the client waits.
+serving while the client waits. The installed plugins serve; ``plugins={"echoname": setup}``
+adds one that is not installed (the plugin under test, or a stand-in written for the test).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dns.message
@@ -21,7 +23,7 @@ from twisted.internet import defer, threads
 
 from twisted_dns.config import Configuration
 from twisted_dns.config import load as load_configuration
-from twisted_dns.registry import Registry
+from twisted_dns.registry import GROUP, Registry
 from twisted_dns.server.service import DNSService
 
 _registry: Registry | None = None
@@ -49,6 +51,16 @@ def default_registry() -> Registry:
     if _registry is None:
         _registry = Registry.discover()
     return _registry
+
+
+def registry_with(plugins: Mapping[str, Callable[..., None]]) -> Registry:
+    """The installed plugins and ``plugins`` (directive -> setup, a module-level callable),
+    all placed in the chain the same way; these replace installed ones of the same name."""
+    installed = [entry for entry in importlib.metadata.entry_points(group=GROUP)
+                 if entry.name not in plugins]
+    extra = [importlib.metadata.EntryPoint(name, f"{setup.__module__}:{setup.__qualname__}",
+                                           GROUP) for name, setup in plugins.items()]
+    return Registry.discover([*installed, *extra])
 
 
 class RunningServer:
@@ -87,16 +99,20 @@ class RunningServer:
         return defer.maybeDeferred(self.service.stopService)
 
 
-def start_server(corefile: str, *, registry: Registry | None = None, reactor: Any = None,
+def start_server(corefile: str, *, registry: Registry | None = None,
+                 plugins: Mapping[str, Callable[..., None]] | None = None, reactor: Any = None,
                  environ: Mapping[str, str] | None = None,
                  filename: str = "Corefile",
                  listener_options: Mapping[str, Any] | None = None) -> defer.Deferred:
     """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer.
 
-    ``listener_options`` go to every :class:`~twisted_dns.server.listener.Listener`
-    (``idle_timeout``, ``max_connections``, ...).
+    The plugins are ``registry``'s, else the installed ones and ``plugins`` (see
+    :func:`registry_with`). ``listener_options`` go to every
+    :class:`~twisted_dns.server.listener.Listener` (``idle_timeout``, ``max_connections``...).
     """
-    configuration = load_configuration(corefile, filename, registry or default_registry(),
+    if registry is None:
+        registry = registry_with(plugins) if plugins else default_registry()
+    configuration = load_configuration(corefile, filename, registry,
                                        default_port=0, reactor=reactor, environ=environ)
     service = DNSService(configuration, listener_options)
     service.startService()
