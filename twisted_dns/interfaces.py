@@ -62,6 +62,16 @@ class IReadiness(Interface):
         """True once the plugin can serve (zones loaded, upstreams known, ...)."""
 
 
+class IMetadataProvider(Interface):
+    """A plugin that labels queries for others to read (CoreDNS's ``metadata.Provider``):
+    the *metadata* plugin calls it for each query in its zones, before the chain."""
+
+    def Metadata(request) -> None:
+        """Set labels with ``request.set_metadata("plugin/name", func)``; ``func()`` gives the
+        value, only when a reader (log's ``{/plugin/name}``, template's ``.Meta``) asks. It
+        runs for every query: keep it quick."""
+
+
 class ITransferSource(Interface):
     """A plugin whose zones the ``transfer`` plugin can send out (CoreDNS's
     ``transfer.Transferer``): *file*, *auto* and *secondary* provide it."""

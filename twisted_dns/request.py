@@ -17,6 +17,7 @@ accepts a client subnet of family 0, which dnspython does not decode, so it is F
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import dns.edns
 import dns.exception
@@ -87,6 +88,7 @@ class Request:
         "edns_version",
         "flags",
         "id",
+        "metadata",
         "nscount",
         "plugin",
         "proto",
@@ -164,6 +166,7 @@ class Request:
         self.start = 0.0
         self.plugin = None
         self.deadline = None
+        self.metadata = None
         self._message = None
         self.edns = False
         self.edns_version = 0
@@ -343,6 +346,20 @@ class Request:
             options.append((code, wire[off:off + length]))
             off += length
         return options
+
+    def set_metadata(self, label: str, value: Callable[[], str]) -> None:
+        """Set metadata ``label`` (``plugin/name``) to ``value``, a function called only when
+        a reader asks (CoreDNS's ``metadata.SetValueFunc``); for providers, called by the
+        *metadata* plugin."""
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata[label] = value
+
+    def metadata_value(self, label: str) -> str | None:
+        """The value of metadata ``label``, None when no provider set it or the *metadata*
+        plugin is not in the block (CoreDNS's ``metadata.ValueFunc``, called)."""
+        value = self.metadata.get(label) if self.metadata else None
+        return None if value is None else str(value())
 
     def message(self) -> dns.message.Message:
         """The whole query decoded by dnspython; built on first use, then cached.

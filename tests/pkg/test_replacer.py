@@ -144,16 +144,9 @@ class FormatParsingTests(unittest.TestCase):
         self.assertEqual(replace("", request), "")
 
     def test_metadata(self):
-        class WithMetadata:
-            def __init__(self, request, metadata):
-                self._request = request
-                self.metadata = metadata
-
-            def __getattr__(self, name):
-                return getattr(self._request, name)
-
-        request = WithMetadata(make_request(), {"geoip/city": "Berlin",
-                                                "test/lazy": lambda: "computed"})
+        request = make_request()
+        request.set_metadata("geoip/city", lambda: "Berlin")
+        request.set_metadata("test/lazy", lambda: "computed")
         self.assertEqual(replace("{/geoip/city} {/test/lazy} {/missing}", request),
                          "Berlin computed -")
         self.assertEqual(replace("{/geoip/city}", make_request()), "-")

@@ -215,15 +215,9 @@ class HandlerTests(unittest.TestCase):
     def test_metadata(self) -> None:
         plugin, _ = handler('template IN TXT {\n answer "x. TXT {{ .Meta \\"a/b\\" }}"\n}')
         request = make_request("x", "TXT")
-
-        class WithMetadata:  # Request has no metadata slot yet: a stand-in that does
-            def __getattr__(self, name):
-                return getattr(request, name)
-
-            metadata = {"a/b": lambda: "value"}
-
+        request.set_metadata("a/b", lambda: "value")
         writer = CaptureWriter(request)
-        plugin.ServeDNS(WithMetadata(), writer)
+        plugin.ServeDNS(request, writer)
         self.assertEqual(texts(reply_of(writer).answer), ['x. 3600 IN TXT "value"'])
 
     def test_order_and_fallthrough(self) -> None:

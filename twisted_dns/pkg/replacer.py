@@ -126,13 +126,8 @@ LABELS = tuple(_VALUES)
 
 
 def _metadata(request: Any, label: str) -> str:
-    metadata = getattr(request, "metadata", None)
-    if not metadata:
-        return EMPTY_VALUE
-    value = metadata.get(label)
-    if callable(value):
-        value = value()
-    return EMPTY_VALUE if value is None else str(value)
+    value = request.metadata_value(label)
+    return EMPTY_VALUE if value is None else value
 
 
 class Format:

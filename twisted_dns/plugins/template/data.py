@@ -113,13 +113,8 @@ class TemplateData(GoObject):
 
     def Meta(self, label: Any) -> str:  # noqa: N802 - the Go method name
         """A metadata value; "" when the label (or the metadata plugin) is not there."""
-        metadata = getattr(self._request, "metadata", None)
-        if not metadata or not isinstance(label, str):
-            return ""
-        value = metadata.get(label)
-        if callable(value):
-            value = value()
-        return "" if value is None else str(value)
+        value = self._request.metadata_value(label) if isinstance(label, str) else None
+        return "" if value is None else value
 
 
 ROOT_FIELDS = TemplateData.go_fields | frozenset(TemplateData.go_methods)

@@ -1,0 +1,1 @@
+"""*metadata*: lets plugins label each query for other plugins to read (CoreDNS's contract)."""
