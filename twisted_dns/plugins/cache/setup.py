@@ -144,8 +144,6 @@ def _option(c: Controller, config: Config, option: str) -> None:
 def setup(c: Controller) -> None:
     config = parse(c)
     reactor = c.reactor
-    if reactor is None:
-        from twisted.internet import reactor
     block = c.config
     exported = metrics.collector()
     made: list[Cache] = []

@@ -128,13 +128,12 @@ class Store:
     ``items`` is open to the handler's inlined lookup (which keeps the LRU order itself).
     """
 
-    __slots__ = ("capacity", "evictions", "items", "kind")
+    __slots__ = ("capacity", "items", "kind")
 
     def __init__(self, kind: str, capacity: int) -> None:
         self.kind = kind
         self.capacity = capacity
         self.items: OrderedDict[tuple, Entry] = OrderedDict()
-        self.evictions = 0
 
     def peek(self, key: tuple) -> Entry | None:
         """The entry under ``key`` without touching its recency."""
@@ -150,7 +149,6 @@ class Store:
         items[key] = entry
         if len(items) > self.capacity:
             items.popitem(last=False)
-            self.evictions += 1
             return True
         return False
 

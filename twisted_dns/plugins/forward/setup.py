@@ -243,8 +243,6 @@ def setup(c: Controller) -> None:
     while c.next():
         stanzas.append(parse_stanza(c))
     reactor = c.reactor
-    if reactor is None:
-        from twisted.internet import reactor
     built: list[Forward] = []
     # the process's metric objects: a reload's new stanzas count on the same series
     counts, upstream_counts = forward_metrics(), proxy_metrics()

@@ -56,7 +56,6 @@ class Hosts:
         self.reverse = reverse
         self.fall = fall
         self.fall_unsupported = fall_unsupported
-        self.file_entries = Entries()
         self.signature: tuple[int, int] | None = None
         self.table = Table([inline], ttl)
         self.loaded = False
@@ -84,7 +83,6 @@ class Hosts:
 
     def swap(self, entries: Entries, signature: tuple[int, int] | None) -> None:
         """Serve ``entries`` from the file from now on (and say so in the metrics)."""
-        self.file_entries = entries
         self.signature = signature
         self.table = Table([entries, self.inline], self.ttl)
         if signature is not None:
