@@ -7,10 +7,10 @@ from typing import Any
 
 import dns.rcode
 from twisted.internet import defer
-from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 from zope.interface import implementer
 
+from tests.plugins.test_log import log_lines
 from twisted_dns.errors import ConfigError
 from twisted_dns.interfaces import IMetadataProvider, IPlugin
 from twisted_dns.pkg.chain import next_or_failure
@@ -55,18 +55,6 @@ class Labeller:
 def labeller_setup(c: Any) -> None:
     c.no_args()
     c.add_plugin(Labeller)
-
-
-def log_lines(test: unittest.TestCase) -> list[str]:
-    lines: list[str] = []
-
-    def observer(event: dict) -> None:
-        if event.get("log_namespace") == "log" and "log_line" in event:
-            lines.append(event["log_line"])
-
-    globalLogPublisher.addObserver(observer)
-    test.addCleanup(globalLogPublisher.removeObserver, observer)
-    return lines
 
 
 class SetupTests(unittest.TestCase):
