@@ -105,8 +105,7 @@ class Folder(unittest.TestCase):
 
 class WithNamed(Folder):
     def setUp(self) -> None:
-        if NamedServer.binary() is None:
-            raise unittest.SkipTest("BIND named is not installed")
+        NamedServer.require()
         super().setUp()
 
     @defer.inlineCallbacks

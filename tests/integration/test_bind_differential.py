@@ -265,8 +265,7 @@ class BindDifferentialTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        if NamedServer.binary() is None:
-            raise unittest.SkipTest("BIND's named is not installed")
+        NamedServer.require()
         directory = tempfile.mkdtemp(prefix="pydns-bind-")
         self.addCleanup(shutil.rmtree, directory, True)
         self.named = NamedServer(directory, ZONES, includes=INCLUDES)

@@ -5,7 +5,6 @@ twisted-dns server (whoami, chaos, a dead forward), all on loopback ports chosen
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 
@@ -18,7 +17,7 @@ from twisted.trial import unittest
 
 from twisted_dns.plugins.forward.forward import Forward
 from twisted_dns.testing import RunningServer, eventually, free_port, start_server
-from twisted_dns.testing.peers import UnboundServer
+from twisted_dns.testing.peers import UnboundServer, require_program
 
 RECORDS = {
     "www.example.org.": ["300 A 192.0.2.1", "300 AAAA 2001:db8::1", '300 TXT "hello world"'],
@@ -50,8 +49,7 @@ class UnboundTests(ForwardTestCase):
     """Forwarding to Unbound, which answers only from its local-data."""
 
     def setUp(self):
-        if UnboundServer.binary() is None:
-            raise unittest.SkipTest("unbound is not installed")
+        UnboundServer.require()
         self.unbound = UnboundServer(self.mktemp(), RECORDS)
         self.addCleanup(self.unbound.stop)
         return self.unbound.start()
@@ -126,8 +124,7 @@ class UnboundTests(ForwardTestCase):
 
     @defer.inlineCallbacks
     def test_dns_over_tls(self):
-        if shutil.which("openssl") is None:
-            raise unittest.SkipTest("openssl is not installed")
+        require_program("openssl")
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")

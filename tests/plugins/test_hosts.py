@@ -30,6 +30,7 @@ from twisted_dns.testing import (
     reply_of,
     start_server,
 )
+from twisted_dns.testing.peers import require_program
 
 KDIG = shutil.which("kdig")
 
@@ -451,8 +452,7 @@ class ServerTests(Fixture):
 
     @defer.inlineCallbacks
     def test_kdig(self):
-        if KDIG is None:
-            raise unittest.SkipTest("kdig is not installed")
+        require_program("kdig")
         server = yield start_server(f"example.org in-addr.arpa {{\n"
                                     f"    hosts {self.hosts_file()}\n}}\n")
         self.addCleanup(server.stop)

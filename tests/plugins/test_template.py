@@ -30,6 +30,7 @@ from twisted_dns.testing import (
     reply_of,
     start_server,
 )
+from twisted_dns.testing.peers import require_program
 
 KDIG = shutil.which("kdig")
 HOSTNAME = "host1.engineering.coredns.io"
@@ -563,8 +564,7 @@ class UpstreamTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_kdig(self):
-        if KDIG is None:
-            raise unittest.SkipTest("kdig is not installed")
+        require_program("kdig")
         server = yield start_server(self.COREFILE)
         self.addCleanup(server.stop)
         for transport in ("+notcp", "+tcp"):

@@ -1,4 +1,5 @@
-"""The test peers: the process base class, BIND's named as a primary and a secondary."""
+"""The test peers: the process base class, require(), BIND's named as a primary and a
+secondary, Unbound, and CoreDNS."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import dns.rcode
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from twisted_dns.testing.peers import NamedServer, PeerProcess, UnboundServer
+from twisted_dns.testing.peers import (
+    CoreDNSServer,
+    NamedServer,
+    PeerProcess,
+    UnboundServer,
+    require_program,
+)
 
 ZONE = os.path.join(os.path.dirname(__file__), os.pardir, "integration", "zones",
                     "db.loop.test")
@@ -85,8 +92,7 @@ class NamedServerTests(unittest.TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        if NamedServer.binary() is None:
-            raise unittest.SkipTest("BIND's named is not installed")
+        NamedServer.require()
 
     def server(self, **kwargs) -> NamedServer:
         directory = tempfile.mkdtemp(prefix="pydns-named-")
@@ -133,8 +139,7 @@ class UnboundServerTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_answers_its_records_only(self):
-        if UnboundServer.binary() is None:
-            raise unittest.SkipTest("unbound is not installed")
+        UnboundServer.require()
         server = UnboundServer(self.mktemp(), {"www.example.org.": ["300 A 192.0.2.1",
                                                                     '300 TXT "a b"']})
         self.addCleanup(server.stop)
@@ -143,3 +148,60 @@ class UnboundServerTests(unittest.TestCase):
         self.assertEqual(reply.answer[0][0].strings, (b"a b",))
         reply = yield threads.deferToThread(ask, server.port, "other.example.org", "A")
         self.assertEqual(reply.rcode(), dns.rcode.NXDOMAIN)
+
+
+class RequireTests(unittest.TestCase):
+    def setUp(self) -> None:
+        ci = os.environ.pop("CI", None)
+        if ci is not None:
+            self.addCleanup(os.environ.__setitem__, "CI", ci)
+
+    def test_missing_program_skips_the_test(self):
+        with self.assertRaises(unittest.SkipTest) as caught:
+            require_program("no-such-dns-server")
+        self.assertEqual(str(caught.exception), "no-such-dns-server is not installed")
+
+    def test_missing_program_fails_under_ci(self):
+        os.environ["CI"] = "true"
+        self.addCleanup(os.environ.pop, "CI")
+        with self.assertRaises(AssertionError) as caught:
+            require_program("no-such-dns-server")
+        self.assertIn("CI must have it", str(caught.exception))
+
+    def test_found_program_is_its_path(self):
+        self.assertEqual(require_program("sh"), shutil.which("sh"))
+
+
+class CoreDNSServerTests(unittest.TestCase):
+    timeout = 60
+
+    def setUp(self) -> None:
+        CoreDNSServer.require()
+
+    @defer.inlineCallbacks
+    def test_corefile_in_port_out(self):
+        """Blocks without a port listen on server.port; relative paths are read from the
+        directory; the environment reaches {$NAME}; it is the release the tests compare with."""
+        directory = self.mktemp()
+        os.makedirs(directory)
+        shutil.copyfile(ZONE, os.path.join(directory, "db.loop.test"))
+        # (CoreDNS reads a plugin's arguments to the end of the line, so "}" gets a line)
+        server = CoreDNSServer(directory, "loop.test {\n file db.loop.test\n}\n"
+                                          ". {\n template IN TXT {\n answer \"{{ .Name }} 60 "
+                                          "TXT {$GREETING}\"\n }\n}\n",
+                               environ={"GREETING": "hello"}, probe=("loop.test.", "SOA"))
+        self.addCleanup(server.stop)
+        yield server.start()
+        reply = yield threads.deferToThread(ask, server.port, "ns.loop.test", "A")
+        self.assertEqual(reply.answer[0][0].address, "192.0.2.1")
+        reply = yield threads.deferToThread(ask, server.port, "hi.example", "TXT")
+        self.assertEqual(reply.answer[0][0].strings, (b"hello",))
+        self.assertIn(f"CoreDNS-{CoreDNSServer.version}", server.output)
+
+    @defer.inlineCallbacks
+    def test_bad_corefile_fails_start_with_the_log(self):
+        server = CoreDNSServer(self.mktemp(), ". { no-such-plugin }\n")
+        self.addCleanup(server.stop)
+        with self.assertRaises(RuntimeError) as caught:
+            yield server.start(timeout=10)
+        self.assertIn("Unknown directive 'no-such-plugin'", str(caught.exception))

@@ -1,4 +1,4 @@
-"""Real DNS servers as test peers: BIND's ``named`` and Unbound, on loopback, no network.
+"""Real DNS servers as test peers: BIND's ``named``, Unbound and CoreDNS, on loopback, no network.
 
     server = NamedServer(directory, {"example.org.": "/path/db.example.org"})
     yield server.start()        # fires once it answers; fails with its log if it cannot
@@ -10,7 +10,9 @@ if missing) on a free port (UDP and TCP) of 127.0.0.1, with its config written t
 output is :attr:`~PeerProcess.output`; a peer that exits, or says it failed, before it answers
 fails ``start()`` at once with that log. :meth:`~PeerProcess.prepare` writes the files and
 returns the command line without starting anything (the benchmarks start it themselves).
-A test skips when :meth:`~PeerProcess.binary` is None (the program is not installed).
+A test calls :meth:`~PeerProcess.require` (or :func:`require_program` for a client such as
+``kdig``) first: it skips the test when the program is not installed, except under CI (the
+``CI`` environment variable set), where a missing peer fails the test: CI must have it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,32 @@ import dns.exception
 import dns.message
 import dns.query
 from twisted.internet import defer, error, protocol
+from twisted.trial import unittest
 
 from twisted_dns.testing.server import free_port
 from twisted_dns.testing.timing import eventually
+
+
+def find_program(program: str, *directories: str) -> str | None:
+    """``program``'s path: on PATH, else in one of ``directories`` (/usr/sbin by default)."""
+    found = shutil.which(program)
+    for directory in directories or ("/usr/sbin",):
+        candidate = os.path.join(directory, program)
+        if found is None and os.access(candidate, os.X_OK):
+            found = candidate
+    return found
+
+
+def require_program(program: str, path: str | None = None) -> str:
+    """``path`` (``program``'s, found by :func:`find_program` when None); when there is none the
+    test skips, or fails under CI, whose ``.ci/run`` installs every peer the tests use."""
+    found = path or find_program(program)
+    if found is None:
+        if os.environ.get("CI"):
+            raise AssertionError(f"{program} is not installed, and CI must have it "
+                                 "(.ci/run installs it)")
+        raise unittest.SkipTest(f"{program} is not installed")
+    return found
 
 
 class _Output(protocol.ProcessProtocol):
@@ -64,8 +89,12 @@ class PeerProcess:
     @classmethod
     def binary(cls) -> str | None:
         """The program's path, or None when it is not installed."""
-        fallback = os.path.join("/usr/sbin", cls.program)
-        return shutil.which(cls.program) or (fallback if os.access(fallback, os.X_OK) else None)
+        return find_program(cls.program)
+
+    @classmethod
+    def require(cls) -> str:
+        """The program's path; skips the calling test when it is missing (fails under CI)."""
+        return require_program(cls.program, cls.binary())
 
     @property
     def output(self) -> str:
@@ -79,6 +108,10 @@ class PeerProcess:
     def arguments(self, config: str) -> list[str]:
         """The command line after the binary, for the config file at ``config``."""
         raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """The program's environment variables (this process's, by default)."""
+        return dict(os.environ)
 
     def probes(self) -> list[dns.message.Message]:
         """The queries that must all be answered before the peer counts as started."""
@@ -112,7 +145,7 @@ class PeerProcess:
         except OSError as exc:
             return defer.fail(exc)
         self._process = (self._reactor or default_reactor).spawnProcess(
-            self._output, argv[0], argv, env=dict(os.environ), path=self.directory)
+            self._output, argv[0], argv, env=self.environment(), path=self.directory)
         return eventually(self._ready, timeout, in_thread=True,
                           message=lambda: f"{self.program} not answering on port {self.port}"
                                           f":\n{self.output}")
@@ -285,3 +318,48 @@ class UnboundServer(PeerProcess):
 def _quoted(text: str) -> str:
     """A value for unbound.conf: double quotes unless the text holds some (TXT rdata)."""
     return f"'{text}'" if '"' in text else f'"{text}"'
+
+
+class CoreDNSServer(PeerProcess):
+    """CoreDNS (``go install github.com/coredns/coredns@VERSION``) serving ``corefile``.
+
+    The Corefile text is used as it is; server blocks without a port listen on :attr:`port`
+    (``-dns.port``), so ``". { whoami }"`` in, ``server.port`` out. Relative paths in it
+    (``file db.example.org``) are read from ``directory``, CoreDNS's working directory.
+    ``environ`` adds variables for its ``{$NAME}`` substitutions. ``start()`` waits until a
+    query for ``probe`` (name, type) gets any reply: CoreDNS only listens once every plugin
+    is set up, so that is when it serves.
+    """
+
+    program = "coredns"
+    #: the release .ci/run installs (the tests compare with it)
+    version = "1.14.7"
+
+    def __init__(self, directory: str, corefile: str, port: int = 0,
+                 environ: Mapping[str, str] | None = None, probe: tuple[str, str] = (".", "SOA"),
+                 reactor: Any = None) -> None:
+        super().__init__(directory, port, reactor)
+        self.corefile = corefile
+        self.environ = dict(environ or {})
+        self.probe = probe
+
+    @classmethod
+    def binary(cls) -> str | None:
+        """On PATH, else where ``go install`` puts it ($GOBIN, $GOPATH/bin, ~/go/bin)."""
+        gopath = os.environ.get("GOPATH")
+        directories = [os.environ.get("GOBIN"), gopath and os.path.join(gopath, "bin"),
+                       os.path.expanduser("~/go/bin")]
+        return find_program(cls.program, *filter(None, directories))
+
+    def config(self) -> str:
+        return self.corefile
+
+    def arguments(self, config: str) -> list[str]:
+        return ["-conf", config, "-dns.port", str(self.port)]
+
+    def environment(self) -> dict[str, str]:
+        """CoreDNS's environment: this one, ``environ``, and GOMAXPROCS=1 (one core, as pydns)."""
+        return {**os.environ, "GOMAXPROCS": "1", **self.environ}
+
+    def probes(self) -> list[dns.message.Message]:
+        return [dns.message.make_query(*self.probe)]
