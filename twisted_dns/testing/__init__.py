@@ -10,8 +10,8 @@
   (:mod:`.examples`): ``corefile_examples``, ``check_examples``, ``fenced_blocks``;
 - time (:mod:`.timing`): ``eventually`` instead of a polling loop, ``ClockedReactor`` for
   real I/O on a clock the test drives;
-- real DNS servers as peers, BIND, Unbound and CoreDNS (:mod:`twisted_dns.testing.peers`, imported on
-  its own).
+- real DNS servers as peers, BIND, Unbound and CoreDNS (:mod:`twisted_dns.testing.peers`,
+  imported on its own), and ``require_program`` for the tests that need a program.
 """
 
 from twisted_dns.testing.examples import (
