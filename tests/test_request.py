@@ -262,8 +262,10 @@ class SizeTests(unittest.TestCase):
 
     def test_capped_by_server_maximum(self) -> None:
         wire = query(use_edns=0, payload=4096)
-        self.assertEqual(parse(wire).max_size, 1232)
+        self.assertEqual(parse(wire).max_size, 4096)  # no cap of ours by default (CoreDNS)
         self.assertEqual(parse(wire, udp_size=4000).max_size, 4000)
+        self.assertEqual(parse(wire, udp_size=4000).reply_payload, 4000)
+        self.assertEqual(parse(wire).reply_payload, 4096)
         self.assertEqual(parse(wire, udp_size=1232).udp_size, 1232)
 
     def test_tcp(self) -> None:

@@ -28,8 +28,9 @@ from twisted_dns.wire import HEADER as _HEADER
 from twisted_dns.wire import RR_FIXED as _RR_FIXED
 from twisted_dns.wire import TYPE_OPT, Malformed, skip_name
 
-#: The largest UDP reply we send and the payload size we advertise (DNS flag day 2020).
-DEFAULT_UDP_SIZE = 1232
+#: Our own limit on UDP replies: none by default, so the client's advertised size decides
+#: (CoreDNS's behaviour; its ``bufsize`` plugin, 1232 by the DNS flag day 2020, lowers it).
+DEFAULT_UDP_SIZE = 65535
 #: Without EDNS a UDP reply may not exceed this (RFC 1035).
 MIN_UDP_SIZE = 512
 #: A TCP message is length-prefixed with two bytes.
@@ -125,7 +126,7 @@ class Request:
     edns_version: int
     edns_payload: int
     do: bool
-    #: the UDP size this server accepts at most and advertises in its replies
+    #: the largest UDP reply this server sends (see DEFAULT_UDP_SIZE)
     udp_size: int
     #: (host, port) of the client and of the listening socket, as the transport gave them
     client: tuple
@@ -327,9 +328,15 @@ class Request:
             return MAX_TCP_SIZE
         if not self.edns:
             return MIN_UDP_SIZE
-        payload = self.edns_payload
-        if payload <= MIN_UDP_SIZE:
+        if self.edns_payload <= MIN_UDP_SIZE:
             return MIN_UDP_SIZE
+        return self.reply_payload
+
+    @property
+    def reply_payload(self) -> int:
+        """The payload size a reply's OPT record advertises: the client's own, as CoreDNS
+        echoes it, lowered to :attr:`udp_size`."""
+        payload = self.edns_payload
         return payload if payload < self.udp_size else self.udp_size
 
     @property

@@ -7,8 +7,8 @@ Two kinds of reply reach a writer:
   length check; only an oversized reply is decoded and truncated.
 - a ``dns.message.Message``: scrubbed the way CoreDNS's ``request.Scrub``/``SizeAndDo`` do
   (ID and question from the query, an OPT record exactly when the query had one: EDNS
-  version 0, our UDP size, the DO bit mirrored, client options we do not know dropped), then
-  rendered within the client's size (:func:`render`).
+  version 0, the client's UDP size, the DO bit mirrored, client options we do not know
+  dropped), then rendered within the client's size (:func:`render`).
 
 A reply too big for the client is cut as RFC 2181 9 says: TC is set only when records the
 client needs do not fit (the answer section, or the authority section of a reply with no
@@ -29,6 +29,7 @@ from typing import Any
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.renderer
 import dns.rrset
 from twisted.internet.error import MessageLengthError
@@ -63,7 +64,7 @@ def render(request: Request, reply: dns.message.Message) -> bytes:
             options = list(reply.options)
         else:
             options = [o for o in query.options if o.otype in SUPPORTED_OPTIONS]
-        reply.use_edns(0, dns.flags.DO if request.do else 0, request.udp_size,
+        reply.use_edns(0, dns.flags.DO if request.do else 0, request.reply_payload,
                        options=options)
         reply.set_rcode(rcode)
     elif reply.opt is not None or rcode > 15:
@@ -72,16 +73,66 @@ def render(request: Request, reply: dns.message.Message) -> bytes:
         reply.set_rcode(rcode if rcode <= 15 else wire.SERVFAIL)
     max_size = request.max_size
     try:
-        return reply.to_wire(max_size=max_size)
+        return to_wire(reply, max_size)
     except dns.exception.TooBig:
         return _truncated(reply, max_size)
 
 
+class _CaseKept(dict):
+    """dnspython's compression table keyed by a name's exact labels: a name points only to one
+    written in the same case, so every name keeps the case it was given (RFC 4343, and
+    miekg/dns: CoreDNS's zone-cased names stay so beside a mixed-case question). The labels'
+    hash also spreads where dnspython's Name hash (a sum of the octets) collides by design."""
+
+    def get(self, name: dns.name.Name, default: Any = None) -> Any:
+        return dict.get(self, name.labels, default)
+
+    def __setitem__(self, name: dns.name.Name, offset: int) -> None:
+        dict.__setitem__(self, name.labels, offset)
+
+
+def _renderer(message: dns.message.Message, max_size: int) -> dns.renderer.Renderer:
+    renderer = dns.renderer.Renderer(message.id, message.flags, max_size, message.origin)
+    renderer.compress = _CaseKept()
+    return renderer
+
+
+def _opt_size(message: dns.message.Message) -> int:
+    return 0 if message.opt is None else 11 + sum(4 + len(option.to_wire())
+                                                  for option in message.options)
+
+
+def to_wire(message: dns.message.Message, max_size: int = 65535,
+            prefer_truncation: bool = False) -> bytes:
+    """``message.to_wire(max_size=...)`` with names compressed case-sensitively
+    (:class:`_CaseKept`); TooBig, or with ``prefer_truncation`` the records that fit and TC
+    when the cut is before the additional section. (No TSIG: nothing signs replies yet.)"""
+    renderer = _renderer(message, max_size)
+    opt_size = _opt_size(message)
+    renderer.reserve(opt_size)
+    try:
+        for question in message.question:
+            renderer.add_question(question.name, question.rdtype, question.rdclass)
+        for section, rrsets in ((dns.renderer.ANSWER, message.answer),
+                                (dns.renderer.AUTHORITY, message.authority),
+                                (dns.renderer.ADDITIONAL, message.additional)):
+            for rrset in rrsets:
+                renderer.add_rrset(section, rrset)
+    except dns.exception.TooBig:
+        if not prefer_truncation:
+            raise
+        if renderer.section < dns.renderer.ADDITIONAL:
+            renderer.flags |= dns.flags.TC
+    renderer.release_reserved()
+    if message.opt is not None:
+        renderer.add_opt(message.opt, message.pad, opt_size, 0)
+    renderer.write_header()
+    return renderer.get_wire()
+
+
 def _truncated(reply: dns.message.Message, max_size: int) -> bytes:
     """``reply`` cut to ``max_size`` (see the module's docstring), TC set when it had to be."""
-    opt_size = 0 if reply.opt is None else 11 + sum(4 + len(option.to_wire())
-                                                    for option in reply.options)
-    renderer = dns.renderer.Renderer(reply.id, reply.flags, max_size - opt_size, reply.origin)
+    renderer = _renderer(reply, max_size - _opt_size(reply))
     for question in reply.question:
         renderer.add_question(question.name, question.rdtype, question.rdclass)
     sections = []
@@ -96,7 +147,7 @@ def _truncated(reply: dns.message.Message, max_size: int) -> bytes:
             break
     sections += [[] for _ in range(3 - len(sections))]
     reply.answer, reply.authority, reply.additional = sections
-    return reply.to_wire(max_size=max_size, prefer_truncation=True)
+    return to_wire(reply, max_size, prefer_truncation=True)
 
 
 def _fit(renderer: dns.renderer.Renderer, section: int, rrsets: list[dns.rrset.RRset],

@@ -98,7 +98,7 @@ def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
     arcount = len(additional)
     if request.edns:
         arcount += 1
-        tail = _OPT_FIXED.pack(0, TYPE_OPT, request.udp_size,
+        tail = _OPT_FIXED.pack(0, TYPE_OPT, request.reply_payload,
                                ((rcode >> 4) << 24) | (DO if request.do else 0), 0)
     else:
         tail = b""
@@ -247,7 +247,7 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
                 count += 1
         counts.append(count)
     if request.edns:
-        out.append(_OPT_FIXED.pack(0, TYPE_OPT, request.udp_size,
+        out.append(_OPT_FIXED.pack(0, TYPE_OPT, request.reply_payload,
                                    ((rcode >> 4) << 24) | (DO if request.do else 0), 0))
         size += 11
         counts[2] += 1
@@ -260,12 +260,12 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
 
 class _Names:
     """Owner-name compression (RFC 1035 4.1.4): each name suffix written once, then pointed
-    to; suffixes are matched case-insensitively, as every resolver does."""
+    to; suffixes match only in the same case, so names keep theirs (as miekg/dns)."""
 
     __slots__ = ("_offsets",)
 
     def __init__(self, question: bytes) -> None:
-        #: lower-case label tuple -> offset of a suffix already written
+        #: label tuple -> offset of a suffix already written
         self._offsets: dict[tuple[bytes, ...], int] = {}
         labels = []
         starts = []
@@ -275,7 +275,7 @@ class _Names:
             if length > 63:  # a pointer (not sent by real clients): point to none of it
                 return
             starts.append(off)
-            labels.append(question[off + 1:off + 1 + length].lower())
+            labels.append(question[off + 1:off + 1 + length])
             off += 1 + length
         for i, start in enumerate(starts):
             self._offsets[tuple(labels[i:])] = 12 + start
@@ -284,11 +284,10 @@ class _Names:
         """``labels`` (a dnspython Name's, absolute) as written at offset ``at``."""
         if labels[-1]:
             raise ValueError("a relative name cannot be written")
-        lowered = tuple(label.lower() for label in labels[:-1])
         offsets = self._offsets
         out = bytearray()
-        for i in range(len(lowered)):
-            suffix = lowered[i:]
+        for i in range(len(labels) - 1):
+            suffix = labels[i:-1]
             pointer = offsets.get(suffix)
             if pointer is not None:
                 out += _POINTER.pack(0xC000 | pointer)

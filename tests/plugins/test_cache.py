@@ -298,7 +298,7 @@ class KeyTests(CacheTestCase):
         self.assertEqual(plain.edns, -1)
         again = self.ask(use_edns=0, payload=1400)
         self.assertEqual(again.edns, 0)
-        self.assertEqual(again.payload, 1232)  # our UDP size, not the client's
+        self.assertEqual(again.payload, 1400)  # this client's size, as CoreDNS
         self.assertEqual(self.upstream_calls, 1)
 
     def test_supported_options_echoed(self) -> None:

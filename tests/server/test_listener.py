@@ -172,11 +172,15 @@ class QueryTests(ListenerTestCase):
     @defer.inlineCallbacks
     def test_edns_size_honoured(self):
         listener = self.start()
-        q = dns.message.make_query("big.example.", "A", use_edns=0, payload=4096)
+        q = dns.message.make_query("big.example.", "A", use_edns=0, payload=1232)
         reply = yield self.udp(q, listener.port)
-        self.assertEqual(reply.payload, 1232)
+        self.assertEqual(reply.payload, 1232)  # the client's, echoed (CoreDNS's SizeAndDo)
         self.assertLessEqual(len(reply.to_wire()), 1232)
         self.assertGreater(len(reply.to_wire()), 512)
+        q = dns.message.make_query("big.example.", "A", use_edns=0, payload=4096)
+        reply = yield self.udp(q, listener.port)
+        self.assertEqual(reply.payload, 4096)
+        self.assertGreater(len(reply.to_wire()), 1232)
 
     @defer.inlineCallbacks
     def test_deadline_servfail(self):

@@ -29,7 +29,7 @@ from twisted_dns.pkg.chain import as_deferred, next_or_failure
 from twisted_dns.pkg.response import Type, typify
 from twisted_dns.plugins.cache.layout import Layout, read_layout
 from twisted_dns.plugins.cache.storage import DENIAL, SUCCESS, Entry, Store, effective_capacity
-from twisted_dns.response import rcode_of
+from twisted_dns.response import rcode_of, to_wire
 from twisted_dns.wire import NOERROR, NXDOMAIN, SERVFAIL
 
 NAME = "cache"
@@ -222,7 +222,7 @@ class Cache:
         """
         if isinstance(reply, dns.message.Message):
             try:
-                data = reply.to_wire()
+                data = to_wire(reply)
             except Exception:
                 return None
         else:

@@ -109,16 +109,17 @@ class Entry:
 
 
 def _opt(request) -> bytes:
-    """The OPT record for a reply to an EDNS client: our size, DO mirrored, known options."""
+    """The OPT record for a reply to an EDNS client: the client's size, DO mirrored, known
+    options."""
     if SUPPORTED_OPTIONS:
         options = b"".join(_OPTION.pack(code, len(data)) + data
                            for code, data in request.edns_options if code in SUPPORTED_OPTIONS)
         if options:
-            return wire.opt(request.udp_size, request.do, options=options)
-    key = (request.udp_size, request.do)
+            return wire.opt(request.reply_payload, request.do, options=options)
+    key = (request.reply_payload, request.do)
     opt = _OPTS.get(key)
     if opt is None:
-        opt = _OPTS[key] = wire.opt(request.udp_size, request.do)
+        opt = _OPTS[key] = wire.opt(request.reply_payload, request.do)
     return opt
 
 

@@ -57,7 +57,7 @@ def _key(request: Request) -> tuple | None:
     if request.edns_options:
         return None
     return (request.question_wire, request.flags & _ECHOED, request.edns, request.do,
-            request.max_size, request.udp_size)
+            request.max_size, request.reply_payload)
 
 
 @implementer(IPlugin, IReadiness, ITransferSource)
