@@ -95,11 +95,24 @@ class ScrubTests(unittest.TestCase):
         self.assertEqual(got.payload, 1232)
 
     def test_unknown_client_options_dropped(self) -> None:
-        cookie = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")
-        request = request_for(use_edns=0, options=[cookie])
+        private = dns.edns.GenericOption(65002, b"12345678")
+        request = request_for(use_edns=0, options=[private])
         writer = CaptureWriter(request)
         writer.write(dns.message.make_response(request.message()))
         self.assertEqual(sent(writer).options, ())
+
+    def test_coredns_options_echoed(self) -> None:
+        """NSID and COOKIE come back as the client sent them, as CoreDNS's SizeAndDo does."""
+        options = [dns.edns.GenericOption(dns.edns.OptionType.NSID, b""),
+                   dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")]
+        request = request_for(use_edns=0, options=options)
+        writer = CaptureWriter(request)
+        writer.write(dns.message.Message(id=request.id))  # a reply without an OPT of its own
+        self.assertEqual([o.to_wire() for o in sent(writer).options],
+                         [o.to_wire() for o in options])
+        # and in replies built from wire
+        reply = dns.message.from_wire(wire.reply(request))
+        self.assertEqual([o.to_wire() for o in reply.options], [o.to_wire() for o in options])
 
     def test_registered_options_echoed(self) -> None:
         self.addCleanup(SUPPORTED_OPTIONS.discard, 65001)

@@ -146,7 +146,7 @@ class FromRRsetsTests(unittest.TestCase):
         self.assertEqual(reply.question, request.message().question)
         self.assertEqual(reply.id, request.id)
         # names point only to names written in the same case, so each keeps its own
-        self.assertEqual(reply.answer[0].name.to_text(), "www.example.org.")
+        self.assertEqual(reply.answer[0].name.to_text(), "WWW.Example.ORG.")
         self.assertEqual(sorted(r.target.to_text() for r in reply.authority[0]),
                          ["NS2.example.org.", "ns1.example.org."])
         self.assertEqual(reply.flags, dns.flags.QR | dns.flags.AA | dns.flags.RD | dns.flags.CD)

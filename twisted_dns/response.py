@@ -39,12 +39,10 @@ from zope.interface import implementer
 from twisted_dns import wire
 from twisted_dns.interfaces import IResponseWriter
 from twisted_dns.request import MIN_UDP_SIZE, Request
+from twisted_dns.wire import SUPPORTED_OPTIONS
 
 log = Logger(namespace="response")
 
-#: EDNS option codes a reply may echo from the query when the plugin set no OPT of its own.
-#: Empty by default (CoreDNS echoes a few it knows); plugins register theirs here.
-SUPPORTED_OPTIONS: set[int] = set()
 
 
 def register_option(code: int) -> None:

@@ -80,13 +80,27 @@ def opt(udp_size: int, do: bool = False, ext_rcode: int = 0, options: bytes = b"
     return _OPT_FIXED.pack(0, TYPE_OPT, udp_size, ttl, len(options)) + options
 
 
+#: EDNS option codes a reply echoes from the query when its plugin set no OPT of its own:
+#: CoreDNS's (NSID, EXPIRE, COOKIE, TCP-KEEPALIVE, PADDING: edns.SupportedOption); plugins
+#: add theirs with ``response.register_option``.
+SUPPORTED_OPTIONS: set[int] = {3, 9, 10, 11, 12}
+_OPTION = struct.Struct("!HH")
+
+
+def echoed_options(request: Request) -> bytes:
+    """The query's options that a reply echoes (:data:`SUPPORTED_OPTIONS`), as OPT RDATA."""
+    return b"".join(_OPTION.pack(code, len(data)) + data
+                    for code, data in request.edns_options if code in SUPPORTED_OPTIONS)
+
+
 def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
           authority: Sequence[bytes] = (), additional: Sequence[bytes] = (),
           aa: bool = False, tc: bool = False, question: bool = True) -> bytes:
     """A complete reply to ``request`` from ready records.
 
     ``rcode`` may exceed 15 (BADVERS is 16): its upper bits go into the OPT record, which is
-    added when the query had one (our UDP size, DO mirrored). ``question=False`` leaves the
+    added when the query had one (the client's UDP size, DO mirrored, the options CoreDNS
+    echoes: :func:`echoed_options`, but to a FORMERR). ``question=False`` leaves the
     question out, as miekg/dns does for the replies it rejects before reading the question.
     """
     flags = QR | (request.flags & _COPIED) | (rcode & 0xF)
@@ -98,8 +112,11 @@ def reply(request: Request, rcode: int = 0, answer: Sequence[bytes] = (),
     arcount = len(additional)
     if request.edns:
         arcount += 1
+        # a FORMERR (a malformed option, say) echoes nothing of what could not be read
+        options = echoed_options(request) if rcode != FORMERR else b""
         tail = _OPT_FIXED.pack(0, TYPE_OPT, request.reply_payload,
-                               ((rcode >> 4) << 24) | (DO if request.do else 0), 0)
+                               ((rcode >> 4) << 24) | (DO if request.do else 0),
+                               len(options)) + options
     else:
         tail = b""
     header = HEADER.pack(request.id, flags, 1 if qd else 0, len(answer), len(authority),

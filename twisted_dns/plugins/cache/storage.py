@@ -15,12 +15,10 @@ from collections import OrderedDict
 
 from twisted_dns import wire
 from twisted_dns.plugins.cache.layout import Layout
-from twisted_dns.response import SUPPORTED_OPTIONS
 
 _ID_FLAGS = struct.Struct("!HH")
 _COUNTS = struct.Struct("!HHHH")
 _TTL = struct.Struct("!I")
-_OPTION = struct.Struct("!HH")
 
 #: flags a reply takes from the query (miekg/dns ``SetReply``): RD and CD
 _FROM_QUERY = wire.RD | wire.CD
@@ -111,11 +109,9 @@ class Entry:
 def _opt(request) -> bytes:
     """The OPT record for a reply to an EDNS client: the client's size, DO mirrored, known
     options."""
-    if SUPPORTED_OPTIONS:
-        options = b"".join(_OPTION.pack(code, len(data)) + data
-                           for code, data in request.edns_options if code in SUPPORTED_OPTIONS)
-        if options:
-            return wire.opt(request.reply_payload, request.do, options=options)
+    options = wire.echoed_options(request)
+    if options:
+        return wire.opt(request.reply_payload, request.do, options=options)
     key = (request.reply_payload, request.do)
     opt = _OPTS.get(key)
     if opt is None:
