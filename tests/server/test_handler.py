@@ -217,6 +217,7 @@ class ChecksBeforeTheChainTests(unittest.TestCase):
         reply = self.harness.reply()
         self.assertEqual(reply.rcode(), dns.rcode.BADVERS)
         self.assertEqual(reply.edns, 0)
+        self.assertEqual(reply.payload, q.payload)  # the client's (CoreDNS says 0)
         self.assertEqual(reply.id, q.id)
         self.assertEqual(self.harness.writers[0].rcode, dns.rcode.BADVERS)
         self.assertEqual(self.plugin.requests, [])

@@ -364,7 +364,7 @@ class CacheWriter:
             writer.write(reply)
         else:
             # CoreDNS sends every record with the cached duration as its TTL
-            writer.write(entry.reply(self.request, entry.orig_ttl))
+            writer.write(entry.reply(self.request, entry.orig_ttl, hit=False))
         self.size = getattr(writer, "size", 0)
 
     def close(self) -> None:

@@ -72,12 +72,15 @@ class Entry:
         self._patched_ttl = -1
         self._patched = self.body
 
-    def reply(self, request, ttl: int) -> bytes:
-        """The reply for ``request`` with every TTL set to ``ttl`` (clamped at 0)."""
+    def reply(self, request, ttl: int, hit: bool = True) -> bytes:
+        """The reply for ``request`` with every TTL set to ``ttl`` (clamped at 0); AA set when
+        it is a ``hit`` (not the reply just stored)."""
         if ttl != self._patched_ttl:
             self._patch(ttl)
         qflags = request.flags
         flags = self.flags | (qflags & _FROM_QUERY)
+        if hit:  # AA on every hit, as CoreDNS (item.toMsg: some stubs drop replies without)
+            flags |= wire.AA
         # AD only for a client that can use it: DO set, or AD in its query (RFC 6840 5.7-5.8)
         if self.ad and (request.do or qflags & wire.AD):
             flags |= wire.AD

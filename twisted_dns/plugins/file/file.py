@@ -95,6 +95,8 @@ class File:
         qname = request.qname_lower
         origin = self.zones.match(qname)
         if origin is None:
+            if self.next is None:  # as CoreDNS 1.14: an authoritative server refuses
+                return REFUSED
             return next_or_failure(self.name, self.next, request, writer)
         zone = self.zones[origin]
         if zone is None:

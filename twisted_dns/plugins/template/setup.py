@@ -94,8 +94,7 @@ def _rule(c: Controller) -> Rule:
         elif prop == "fallthrough":
             rule.fall = Fallthrough.from_args(c.remaining_args())
         elif prop == "upstream":
-            c.remaining_args()  # CoreDNS ignores its arguments too
-            rule.upstream = True
+            c.remaining_args()  # CoreDNS ignores it and its arguments: lookups always happen
         else:
             raise c.err(f"unknown property '{prop}'")
     if not rule.regexes:

@@ -12,8 +12,8 @@ Every match counts in ``coredns_template_matches_total``, every record that fail
 in ``coredns_template_template_failures_total`` and every rendering that is no record in
 ``coredns_template_rr_failures_total`` (see :mod:`.metrics`).
 
-With ``upstream``, the CNAME records of an A or AAAA answer are looked up through the server
-block's own chain (a query of the same type for each target, as CoreDNS's ``upstream``), and
+The CNAME records of an A or AAAA answer are looked up through the server block's own chain
+(a query of the same type for each target, as CoreDNS's always-on upstream), and
 the records found are added to the answer. A lookup made this way never follows CNAMEs again,
 so a template pointing at itself cannot loop.
 """
@@ -93,7 +93,6 @@ class Rule:
     rcode: int = 0
     ederror: tuple[int, str] | None = None
     fall: Fallthrough = field(default_factory=Fallthrough)
-    upstream: bool = False
 
     def match(self, request: Any) -> tuple[TemplateData | None, bool]:
         """(the data for a match or None, whether to go on to the next template)."""
@@ -192,8 +191,7 @@ class TemplateHandler:
                 log.error("template failed for {name} {type}: {error}", name=request.qname,
                           type=dns.rdatatype.to_text(request.qtype), error=exc)
                 return _SERVFAIL
-            if rule.upstream and request.qtype in _ADDRESS_TYPES \
-                    and id(request) not in self._following:
+            if request.qtype in _ADDRESS_TYPES and id(request) not in self._following:
                 targets = [rr.target for records in sections["answer"]
                            if records.rrset.rdtype == _CNAME for rr in records.rrset]
                 if targets and self.config is not None and self.config.chain is not None:
