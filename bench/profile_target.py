@@ -1,20 +1,26 @@
-"""Where a target's time goes under dnsperf load: py-spy or cProfile, summarised.
+"""Where a target's time goes under dnsperf load: py-spy, cProfile or perf, summarised.
 
-    python bench/profile_target.py TARGET [--tool py-spy|cprofile] [--duration S] [--top N]
+    python bench/profile_target.py TARGET [--tool py-spy|cprofile|perf] [--duration S]
+                                          [--top N]
 
 ``py-spy`` (``pip install py-spy``) samples the running server from outside, so the
 server runs at nearly full speed; the summary gives, per function, the share of samples
 in which it was running (self) and on the stack (total).  ``cprofile`` runs the server
 under ``python -m cProfile`` (slower, but exact call counts) and gives, per function,
 microseconds per answered query: self time and cumulative time divided by the number
-of queries dnsperf saw answered.  Same placement as run.py: server on one CPU, dnsperf
-on another, loopback only, bounded in time.
+of queries dnsperf saw answered.  ``perf`` (Linux's ``perf record``, no pausing) gives the
+share of the server's CPU time per shared object (the kernel, libpython, libc, a Go
+binary...) and per symbol: the honest split between system calls and the server's own work,
+for the CoreDNS targets too (py-spy's pauses land in system calls more often than their
+share).  Same placement as run.py: server on one CPU, dnsperf on another, loopback only,
+bounded in time.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import dataclasses
 import pstats
 import shutil
@@ -23,10 +29,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from run import (
     BENCH,
+    REPO,
     TARGETS,
     add_load_options,
     check_load_options,
@@ -36,7 +44,7 @@ from run import (
 
 
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", f"{REPO}/", "lib/python3"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path
@@ -84,15 +92,22 @@ def summarise_cprofile(stats_path: Path, queries: int, top: int) -> str:
     return "\n".join(out)
 
 
-def profile_pyspy(target: str, args: argparse.Namespace, tmp: Path) -> str:
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(pyspy).exists() and shutil.which(pyspy) is None:
-        raise SystemExit("profile_target.py: py-spy not found (pip install py-spy)")
-    raw = tmp / "pyspy.raw"
+def _tool(name: str, hint: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        raise SystemExit(f"profile_target.py: {name} not found ({hint})")
+    return found
+
+
+@contextlib.contextmanager
+def under_load(target: str, args: argparse.Namespace,
+               tmp: Path) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """The target serving, warmed up, with dnsperf loading it in the background for the
+    duration plus a second either side; yields the server and a dict that holds dnsperf's
+    statistics (``stats``) once the block is done."""
     queries = BENCH / "queries" / TARGETS[target].queries
     with serving(TARGETS[target], args, tmp) as (proc, port):
         run_dnsperf(port, queries, 1.0, args, tmp / "warmup.dnsperf")
-        # dnsperf in the background for the whole sampling window, py-spy inside it
         result: dict = {}
 
         def loader() -> None:
@@ -102,18 +117,50 @@ def profile_pyspy(target: str, args: argparse.Namespace, tmp: Path) -> str:
         thread = threading.Thread(target=loader)
         thread.start()
         time.sleep(1.0)
+        try:
+            yield proc, result
+        finally:
+            thread.join(args.duration + args.timeout + 60)
+
+
+def _head(target: str, tool: str, args: argparse.Namespace, result: dict) -> str:
+    stats = result.get("stats", {})
+    return (f"{target}: {tool} {args.rate} Hz for {int(args.duration)} s under dnsperf "
+            f"-c {args.clients} -q {args.outstanding}; dnsperf meanwhile: "
+            f"{stats.get('qps', 0):.0f} qps, {stats.get('lost_pct', 0):.3f} % lost")
+
+
+def profile_pyspy(target: str, args: argparse.Namespace, tmp: Path) -> str:
+    pyspy = _tool("py-spy", "pip install py-spy")
+    raw = tmp / "pyspy.raw"
+    with under_load(target, args, tmp) as (proc, result):
         subprocess.run(
             [pyspy, "record", "--pid", str(proc.pid), "--duration", str(int(args.duration)),
              "--rate", str(args.rate), "--format", "raw", "--function",
              "--output", str(raw)],
             check=True, capture_output=True, timeout=args.duration + 60,
         )
-        thread.join(args.duration + args.timeout + 60)
-    stats = result.get("stats", {})
-    head = (f"{target}: py-spy {args.rate} Hz for {int(args.duration)} s; "
-            f"dnsperf meanwhile: {stats.get('qps', 0):.0f} qps, "
-            f"{stats.get('lost_pct', 0):.3f} % lost (py-spy pauses the server per sample)")
-    return head + "\n\n" + summarise_pyspy(raw, args.top)
+    return (_head(target, "py-spy", args, result) + " (py-spy pauses the server per sample)"
+            + "\n\n" + summarise_pyspy(raw, args.top))
+
+
+def profile_perf(target: str, args: argparse.Namespace, tmp: Path) -> str:
+    perf = _tool("perf", "apt install linux-perf")
+    data = tmp / "perf.data"
+    with under_load(target, args, tmp) as (proc, result):
+        subprocess.run([perf, "record", "-F", str(args.rate), "-p", str(proc.pid),
+                        "-o", str(data), "--", "sleep", str(int(args.duration))],
+                       check=True, capture_output=True, timeout=args.duration + 60)
+    out = [_head(target, "perf record", args, result)]
+    for key, rows, title in (("dso", 12, "share of samples per shared object"),
+                             ("dso,sym", args.top, "share of samples per symbol")):
+        report = subprocess.run([perf, "report", "-i", str(data), "--no-children", "--sort",
+                                 key, "--stdio"], capture_output=True, text=True, check=True,
+                                timeout=120).stdout
+        lines = [line.rstrip() for line in report.splitlines()
+                 if line.strip() and not line.startswith("#")]
+        out += ["", title, *lines[:rows]]
+    return "\n".join(out)
 
 
 def profile_cprofile(target: str, args: argparse.Namespace, tmp: Path) -> str:
@@ -154,20 +201,22 @@ def profile_cprofile(target: str, args: argparse.Namespace, tmp: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="profile a benchmark target under dnsperf load")
+    # CoreDNS is Go: py-spy and cProfile see nothing of it
     ap.add_argument("target", choices=list(TARGETS))
-    ap.add_argument("--tool", choices=("py-spy", "cprofile"), default="py-spy")
+    ap.add_argument("--tool", choices=("py-spy", "cprofile", "perf"), default="py-spy")
     ap.add_argument("--top", type=int, default=25, help="rows per table (default 25)")
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples/s (default 250)")
     ap.add_argument("--out", type=Path, help="also write the summary to this file")
     add_load_options(ap)
     args = ap.parse_args(argv)
     check_load_options(ap, args)
+    if TARGETS[args.target].twin_of is not None and args.tool != "perf":
+        ap.error(f"{args.target} is CoreDNS (Go): only --tool perf sees into it")
     with tempfile.TemporaryDirectory(prefix="pydns-profile-") as name:
         tmp = Path(name)
-        if args.tool == "py-spy":
-            text = profile_pyspy(args.target, args, tmp)
-        else:
-            text = profile_cprofile(args.target, args, tmp)
+        profile = {"py-spy": profile_pyspy, "cprofile": profile_cprofile,
+                   "perf": profile_perf}[args.tool]
+        text = profile(args.target, args, tmp)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

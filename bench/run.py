@@ -1,4 +1,4 @@
-"""Benchmark driver: dnsperf against pydns, Twisted yardsticks and Unbound.
+"""Benchmark driver: dnsperf against pydns, CoreDNS, Twisted yardsticks and Unbound.
 
     python bench/run.py [--duration SECONDS] [--only NAME ...] [--clients N]
                         [--outstanding Q] [--runs N] [--json PATH]
@@ -8,8 +8,10 @@ to one CPU, waits (bounded) until it answers a query, runs dnsperf pinned to ano
 CPU, parses dnsperf's statistics, stops the server with SIGTERM and finally prints a
 table and the ratios the issues set targets for.  A target with ``upstream`` gets an
 Unbound of its own (bench/yardsticks/unbound_server.py) on dnsperf's CPU, its address in
-the server's environment as PYDNS_BENCH_UPSTREAM.  Everything stays on loopback and
-every step has a time limit.  See bench/README.md for what the targets mean and for
+the server's environment as PYDNS_BENCH_UPSTREAM.  Each ``coredns-NAME`` target runs
+CoreDNS (GOMAXPROCS=1, same pinning) on the Corefile of pydns's ``NAME``, and the report
+gives pydns / CoreDNS for every such pair.  Everything stays on loopback and every step
+has a time limit.  See bench/README.md for what the targets mean and for
 recorded results.
 """
 
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from twisted_dns.testing import free_port
@@ -47,6 +49,9 @@ DEFAULT_OUTSTANDING = 64
 #: the issues' targets: cache hits / bare Twisted echo, and forwarding qps per core
 CACHE_ECHO_TARGET = 0.45
 FORWARD_QPS_TARGET = 15_000
+#: issue 11's goals: pydns / CoreDNS per core (qps per server CPU-second), by pydns target
+COREDNS_GOALS = {"whoami": 1.0, "file": 1.0, "cache": 1.0, "forward": 0.8}
+COREDNS_VERSION = "v1.14.7"
 UNBOUND_SCRIPT = BENCH / "yardsticks" / "unbound_server.py"
 
 
@@ -60,6 +65,10 @@ class Target:
     twistd_pydns: bool = False
     #: needs an Unbound to forward to (see upstream)
     upstream: bool = False
+    #: for a CoreDNS target, the pydns target whose Corefile it serves
+    twin_of: str | None = None
+    #: added to the server's environment
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _twistd() -> str:
@@ -73,32 +82,77 @@ def _pydns(corefile: str) -> Callable[[int], list[str]]:
                          "-c", str(BENCH / "corefiles" / corefile), "-p", str(port)]
 
 
+def coredns_binary() -> str | None:
+    """``coredns`` on PATH, else in Go's bin directory (where ``go install`` puts it)."""
+    found = shutil.which("coredns")
+    if found:
+        return found
+    gopath = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        go = shutil.which("go") or "/usr/local/go/bin/go"
+        gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+    gopath = gopath.split(os.pathsep)[0] or str(Path.home() / "go")
+    candidate = Path(gopath) / "bin" / "coredns"
+    return str(candidate) if os.access(candidate, os.X_OK) else None
+
+
+def _coredns(corefile: str) -> Callable[[int], list[str]]:
+    """argv of CoreDNS serving bench/corefiles/``corefile`` on a port."""
+    def command(port: int) -> list[str]:
+        binary = coredns_binary()
+        if binary is None:
+            raise RuntimeError("coredns not found on PATH nor in $(go env GOPATH)/bin "
+                               f"(go install github.com/coredns/coredns@{COREDNS_VERSION})")
+        return [binary, "-conf", str(BENCH / "corefiles" / corefile), "-dns.port", str(port),
+                "-quiet"]
+
+    return command
+
+
+def _with_coredns_twin(target: Target) -> tuple[Target, Target]:
+    """A pydns target and CoreDNS serving the same Corefile, on one Go thread (GOMAXPROCS=1)
+    pinned like pydns: the same queries, an Unbound of its own if pydns's has one."""
+    twin = Target(f"coredns-{target.name}",
+                  f"CoreDNS {COREDNS_VERSION}, GOMAXPROCS=1, bench/corefiles/{target.name}",
+                  target.queries, _coredns(target.name), upstream=target.upstream,
+                  twin_of=target.name, env={"GOMAXPROCS": "1"})
+    return target, twin
+
+
 TARGETS: dict[str, Target] = {
     target.name: target
     for target in (
-        Target(
+        *_with_coredns_twin(Target(
             "whoami",
             "pydns, Corefile bench/corefiles/whoami (. { whoami })",
             "example.org-A",
             _pydns("whoami"),
             twistd_pydns=True,
-        ),
-        Target(
+        )),
+        *_with_coredns_twin(Target(
+            "file",
+            "pydns, bench/corefiles/file (file bench/zones/bench.test.db), the query mix",
+            "bench.test-mix",
+            _pydns("file"),
+            twistd_pydns=True,
+        )),
+        *_with_coredns_twin(Target(
             "cache",
             "pydns, bench/corefiles/cache (cache, forward . UNBOUND): all hits after warmup",
             "bench.example-A",
             _pydns("cache"),
             twistd_pydns=True,
             upstream=True,
-        ),
-        Target(
+        )),
+        *_with_coredns_twin(Target(
             "forward",
             "pydns, bench/corefiles/forward (forward . UNBOUND, no cache)",
             "bench.example-A",
             _pydns("forward"),
             twistd_pydns=True,
             upstream=True,
-        ),
+        )),
         Target(
             "unbound",
             "Unbound alone, answering the same names from local-data (reference)",
@@ -319,7 +373,8 @@ def serving(target: Target, args: argparse.Namespace, workdir: Path,
         args._dropin_warned = True
         print("   note: twistd has no pydns dropin installed; using twisted_plugins/pydns.py "
               "via PYTHONPATH", file=sys.stderr)
-    env = dict(env or os.environ, PYDNS_BENCH_WORKDIR=str(workdir))
+    env = dict(env or os.environ, PYDNS_BENCH_WORKDIR=str(workdir), PYDNS_BENCH_DIR=str(BENCH),
+               **target.env)
     with contextlib.ExitStack() as stack:
         helper = stack.enter_context(upstream(args, workdir, env)) if target.upstream else None
         proc = stack.enter_context(started(target.name, [*wrap, *target.command(port)], port,
@@ -346,6 +401,8 @@ def measure_once(target: Target, args: argparse.Namespace, workdir: Path, record
     queries = BENCH / "queries" / target.queries
     with serving(target, args, workdir) as (proc, port):
         record.setdefault("command", target.command(port))
+        if target.env:
+            record.setdefault("env", dict(target.env))
         if args.warmup > 0:  # for the cache target, this fills the cache
             run_dnsperf(port, queries, args.warmup, args, log)
         helper = proc.upstream
@@ -406,6 +463,11 @@ def environment() -> dict:
 
     dnsperf = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, timeout=10)
     match = re.search(r"Version (\S+)", dnsperf.stdout + dnsperf.stderr)
+    coredns, binary = None, coredns_binary()
+    if binary is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            coredns = subprocess.run([binary, "-version"], capture_output=True, text=True,
+                                     timeout=10).stdout.split("\n", 1)[0].strip() or None
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
@@ -416,6 +478,7 @@ def environment() -> dict:
         "dnspython": version("dnspython"),
         "twisted_dns": version("twisted-dns"),
         "dnsperf": match.group(1) if match else None,
+        "coredns": coredns,
         **source_version(),
     }
 
@@ -486,8 +549,28 @@ def ratio(records: Sequence[dict], numerator: str, denominator: str,
     return top / bottom
 
 
+#: the ratios the report prints beside pydns / CoreDNS for every pair in the run
+YARDSTICK_RATIOS = (("whoami", "names"), ("whoami", "echo"), ("whoami", "echo-sendto"),
+                    ("names", "echo"), ("cache", "echo"), ("cache", "echo-sendto"),
+                    ("cache", "names"), ("forward", "names"), ("forward", "unbound"))
+#: (pydns target, its CoreDNS twin)
+COREDNS_PAIRS = tuple((target.twin_of, target.name) for target in TARGETS.values()
+                      if target.twin_of)
+
+
+def ratios(records: Sequence[dict]) -> dict[str, dict[str, float | None]]:
+    """"NUM/DEN" -> {"qps": ..., "qps_per_cpu": ...} for each pair whose two targets ran."""
+    out = {}
+    for num, den in (*YARDSTICK_RATIOS, *COREDNS_PAIRS):
+        value = ratio(records, num, den)
+        if value is not None:
+            out[f"{num}/{den}"] = {"qps": value,
+                                   "qps_per_cpu": ratio(records, num, den, "qps_per_cpu")}
+    return out
+
+
 def verdicts(records: Sequence[dict]) -> list[str]:
-    """The issue's targets, met or not, by qps and by qps per server CPU-second."""
+    """The issues' targets, met or not, by qps and by qps per server CPU-second."""
     lines = []
     for key in ("qps", "qps_per_cpu"):
         cache = ratio(records, "cache", "echo", key)
@@ -502,6 +585,12 @@ def verdicts(records: Sequence[dict]) -> list[str]:
             if value is not None:
                 lines.append(f"target forward >= {FORWARD_QPS_TARGET} ({key}): {value:.0f}, "
                              f"{'met' if value >= FORWARD_QPS_TARGET else 'NOT met'}")
+    for name, goal in COREDNS_GOALS.items():
+        # per core is the goal; raw qps can be capped by dnsperf's single CPU
+        value = ratio(records, name, f"coredns-{name}", "qps_per_cpu")
+        if value is not None:
+            lines.append(f"goal {name} / coredns-{name} >= {goal} (qps_per_cpu): {value:.2f}x, "
+                         f"{'met' if value >= goal else 'NOT met'}")
     return lines
 
 
@@ -589,17 +678,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dnsperf -c {args.clients} -q {args.outstanding} -l {args.duration:g} "
           f"(runs: {args.runs}, server CPU {args.server_cpu}, dnsperf CPU {args.client_cpu})\n")
     print(table(records))
-    summary = {}
+    summary = ratios(records)
     print()
-    for num, den in (("whoami", "names"), ("whoami", "echo"), ("whoami", "echo-sendto"),
-                     ("names", "echo"), ("cache", "echo"), ("cache", "echo-sendto"),
-                     ("cache", "names"), ("forward", "names"), ("forward", "unbound")):
-        value = ratio(records, num, den)
-        per_cpu = ratio(records, num, den, "qps_per_cpu")
-        if value is not None:
-            summary[f"{num}/{den}"] = {"qps": value, "qps_per_cpu": per_cpu}
-            print(f"{num} / {den}: {value:.2f}x qps"
-                  + ("" if per_cpu is None else f", {per_cpu:.2f}x qps per server CPU-second"))
+    for pair, values in summary.items():
+        per_cpu = values["qps_per_cpu"]
+        print(f"{pair.replace('/', ' / ')}: {values['qps']:.2f}x qps"
+              + ("" if per_cpu is None else f", {per_cpu:.2f}x qps per server CPU-second"))
     for line in verdicts(records):
         print(line)
     if args.json:

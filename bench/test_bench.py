@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -33,6 +34,31 @@ run = _load("run", BENCH / "run.py")
 udp_echo = _load("bench_udp_echo", BENCH / "yardsticks" / "udp_echo.py")
 names_server = _load("bench_names_server", BENCH / "yardsticks" / "names_server.py")
 unbound_server = _load("bench_unbound_server", BENCH / "yardsticks" / "unbound_server.py")
+file_zone = _load("bench_file_zone", BENCH / "file_zone.py")
+
+
+def coredns_or_skip() -> None:
+    """Skip without CoreDNS, except in CI, which must have it (.ci/run installs it)."""
+    if run.coredns_binary() is None:
+        if os.environ.get("CI"):
+            raise AssertionError(f"coredns {run.COREDNS_VERSION} not found: .ci/run installs it")
+        raise unittest.SkipTest(f"needs coredns {run.COREDNS_VERSION}")
+
+
+def no_pin() -> argparse.Namespace:
+    return run.parse_args(["--no-pin", "--start-timeout", "30"])
+
+
+def comparable(reply: dns.message.Message) -> tuple:
+    """A reply as CoreDNS and pydns should agree on it: rcode, flags, sections as sorted text
+    without TTLs (in a negative answer pydns gives the SOA the smaller of its TTL and MINIMUM,
+    RFC 2308; CoreDNS the SOA's TTL) and in lower case (pydns keeps the question's case)."""
+    def section(rrsets: list) -> list[str]:
+        lines = (line.lower().split() for rrset in rrsets for line in rrset.to_text().split("\n"))
+        return sorted(" ".join([fields[0], *fields[2:]]) for fields in lines)
+
+    return (reply.rcode(), reply.flags, section(reply.answer), section(reply.authority),
+            section(reply.additional))
 
 DNSPERF_OUTPUT = """\
 DNS Performance Testing Tool
@@ -144,6 +170,18 @@ class UnboundYardstickTests(unittest.TestCase):
                 "a.example.": ["3600 IN A 192.0.2.1"], "b.example.": ["3600 IN A 192.0.2.2"]})
 
 
+class FileZoneTests(unittest.TestCase):
+    def test_committed_files_are_what_file_zone_writes(self) -> None:
+        self.assertEqual(file_zone.ZONE.read_text(), file_zone.zone_text())
+        self.assertEqual(file_zone.QUERIES.read_text(), file_zone.queries_text())
+        self.assertEqual(run.TARGETS["file"].queries, file_zone.QUERIES.name)
+
+    def test_zone_size(self) -> None:
+        owners = {line.split()[0] for line in file_zone.zone_text().splitlines()
+                  if not line.startswith("$")}
+        self.assertTrue(300 <= len(owners) <= 3000, len(owners))
+
+
 class CorefileTests(unittest.TestCase):
     def test_upstream_from_the_environment(self) -> None:
         from twisted_dns.corefile.parser import load
@@ -207,9 +245,89 @@ class ReportTests(unittest.TestCase):
         self.assertEqual(run.verdicts(records[1:2]), [])
 
 
+class CoreDNSReportTests(unittest.TestCase):
+    def records(self) -> list[dict]:
+        stats = run.parse_dnsperf(DNSPERF_OUTPUT)
+        records = []
+        for name, qps, per_cpu in (("whoami", 60_000.0, 66_000.0),
+                                   ("coredns-whoami", 50_000.0, 60_000.0),
+                                   ("cache", 40_000.0, 45_000.0),
+                                   ("coredns-cache", 80_000.0, 90_000.0),
+                                   ("forward", 20_000.0, 24_000.0),
+                                   ("coredns-forward", 25_000.0, 30_000.0),
+                                   ("file", 10_000.0, 11_000.0)):
+            record = {"target": name, "runs": [dict(stats, qps=qps, qps_per_cpu=per_cpu)]}
+            run.summarise(record)
+            records.append(record)
+        return records
+
+    def test_pydns_over_coredns(self) -> None:
+        """Every pair whose two targets ran, by qps and by qps per server CPU-second; file
+        has no CoreDNS run here, so no ratio."""
+        ratios = run.ratios(self.records())
+        self.assertEqual(ratios["whoami/coredns-whoami"], {"qps": 1.2, "qps_per_cpu": 1.1})
+        self.assertEqual(ratios["cache/coredns-cache"], {"qps": 0.5, "qps_per_cpu": 0.5})
+        self.assertEqual(ratios["forward/coredns-forward"], {"qps": 0.8, "qps_per_cpu": 0.8})
+        self.assertNotIn("file/coredns-file", ratios)
+        self.assertEqual(set(ratios), {"whoami/coredns-whoami", "cache/coredns-cache",
+                                       "forward/coredns-forward"})
+
+    def test_goals(self) -> None:
+        lines = [line for line in run.verdicts(self.records()) if line.startswith("goal")]
+        self.assertEqual(lines, [
+            "goal whoami / coredns-whoami >= 1.0 (qps_per_cpu): 1.10x, met",
+            "goal cache / coredns-cache >= 1.0 (qps_per_cpu): 0.50x, NOT met",
+            "goal forward / coredns-forward >= 0.8 (qps_per_cpu): 0.80x, met",
+        ])
+
+    def test_twins(self) -> None:
+        """Each CoreDNS target serves its pydns twin's Corefile and queries, on one Go
+        thread, with an Unbound of its own when pydns's has one."""
+        self.assertEqual(run.COREDNS_PAIRS, (("whoami", "coredns-whoami"),
+                                             ("file", "coredns-file"),
+                                             ("cache", "coredns-cache"),
+                                             ("forward", "coredns-forward")))
+        with mock.patch.object(run, "coredns_binary", return_value="/opt/coredns"):
+            for name, twin_name in run.COREDNS_PAIRS:
+                pydns, twin = run.TARGETS[name], run.TARGETS[twin_name]
+                argv = twin.command(5399)
+                self.assertEqual(argv[0], "/opt/coredns")
+                self.assertEqual(argv[argv.index("-conf") + 1],
+                                 pydns.command(5399)[pydns.command(5399).index("-c") + 1])
+                self.assertEqual(argv[argv.index("-dns.port") + 1], "5399")
+                self.assertEqual((twin.queries, twin.upstream), (pydns.queries, pydns.upstream))
+                self.assertEqual(dict(twin.env), {"GOMAXPROCS": "1"})
+                self.assertFalse(twin.twistd_pydns)
+
+    def test_binary_from_gopath(self) -> None:
+        with tempfile.TemporaryDirectory() as gopath:
+            binary = Path(gopath) / "bin" / "coredns"
+            binary.parent.mkdir()
+            binary.write_text("#!/bin/sh\n")
+            gone = Path(gopath) / "none"
+            for mode, output, expected in ((0o755, gopath, str(binary)),
+                                           (0o644, gopath, None),
+                                           (0o755, str(gone), None)):
+                binary.chmod(mode)
+                done = mock.Mock(stdout=f"{output}\n")
+                with (mock.patch.object(run.shutil, "which", return_value=None),
+                      mock.patch.object(run.subprocess, "run", return_value=done)):
+                    self.assertEqual(run.coredns_binary(), expected)
+
+    def test_missing_coredns_is_a_clear_failure(self) -> None:
+        with (mock.patch.object(run, "coredns_binary", return_value=None),
+              tempfile.TemporaryDirectory() as tmp,
+              self.assertRaises(RuntimeError) as caught,
+              run.serving(run.TARGETS["coredns-whoami"], no_pin(), Path(tmp))):
+            pass
+        self.assertIn("coredns not found", str(caught.exception))
+        self.assertIn(f"go install github.com/coredns/coredns@{run.COREDNS_VERSION}",
+                      str(caught.exception))
+
+
 class ProcessTests(unittest.TestCase):
     def args(self) -> argparse.Namespace:
-        return run.parse_args(["--no-pin", "--start-timeout", "30"])
+        return no_pin()
 
     def test_free_port(self) -> None:
         self.assertTrue(1024 <= run.free_port() <= 65535)
@@ -250,6 +368,97 @@ class ProcessTests(unittest.TestCase):
             self.assertIsNotNone(helper.returncode)
         self.assertEqual([rr.to_text() for rr in reply.answer[0]], ["192.0.2.8"])
         self.assertEqual(reply.answer, direct.answer)
+
+    def mix_samples(self) -> dict[str, tuple[str, str]]:
+        """One line of the file target's query mix per kind of answer it must hold."""
+        patterns = {
+            "hit": r"host\d+\.bench\.test\. (TXT|MX)", "nxdomain": r"nohost\d+\.\S+ A",
+            "nodata": r"host\d+\.bench\.test\. (SRV|PTR)", "wildcard": r"x\d+\.wild\d+\.\S+ TXT",
+            "cname": r"chain\d+\.bench\.test\. A", "referral": r"www\.sub\d+\.\S+ A",
+            "mixed case": r"(?=.*[A-Z].* )[Aa][Ll][Ii][Aa][Ss]\d+\.\S+ A",
+        }
+        lines = file_zone.QUERIES.read_text().splitlines()
+        samples = {}
+        for kind, pattern in patterns.items():
+            line = next((line for line in lines if re.fullmatch(pattern, line)), None)
+            self.assertIsNotNone(line, f"no {kind} question in the mix")
+            samples[kind] = tuple(line.split())
+        return samples
+
+    def test_file_target_answers_the_mix(self) -> None:
+        """pydns serves the file zone (found through PYDNS_BENCH_DIR) with every kind of
+        answer the mix is meant to hold."""
+        import dns.query
+        import dns.rcode
+
+        replies = {}
+        with (tempfile.TemporaryDirectory() as tmp,
+              run.serving(run.TARGETS["file"], self.args(), Path(tmp)) as (_proc, port)):
+            for kind, (name, rdtype) in self.mix_samples().items():
+                query = dns.message.make_query(name, rdtype)
+                replies[kind] = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+        for kind in ("hit", "wildcard", "cname", "mixed case"):
+            self.assertEqual(replies[kind].rcode(), dns.rcode.NOERROR, kind)
+            self.assertTrue(replies[kind].answer, kind)
+        self.assertEqual(replies["nxdomain"].rcode(), dns.rcode.NXDOMAIN)
+        self.assertEqual((replies["nodata"].rcode(), replies["nodata"].answer),
+                         (dns.rcode.NOERROR, []))
+        self.assertEqual(replies["nodata"].authority[0].rdtype, dns.rdatatype.SOA)
+        self.assertEqual(len(replies["cname"].answer), 3)  # chain -> alias -> host's A
+        referral = replies["referral"]
+        self.assertFalse(referral.flags & dns.flags.AA)
+        self.assertEqual((referral.answer, referral.authority[0].rdtype), ([], dns.rdatatype.NS))
+        wildcard = replies["wildcard"]
+        self.assertEqual(wildcard.answer[0].name, wildcard.question[0].name)
+
+    def test_coredns_file_answers_like_pydns(self) -> None:
+        coredns_or_skip()
+        import dns.query
+
+        samples = self.mix_samples()
+        replies: dict[str, list] = {}
+        for name in ("file", "coredns-file"):
+            with (tempfile.TemporaryDirectory() as tmp,
+                  run.serving(run.TARGETS[name], self.args(), Path(tmp)) as (proc, port)):
+                replies[name] = [
+                    comparable(dns.query.udp(dns.message.make_query(*sample), "127.0.0.1",
+                                             port=port, timeout=5))
+                    for sample in samples.values()]
+            self.assertIsNotNone(proc.returncode)
+        self.assertEqual(replies["coredns-file"], replies["file"])
+
+    def test_coredns_whoami_answers_like_pydns(self) -> None:
+        """Same reply byte for byte but the ID, asked from the same source port."""
+        coredns_or_skip()
+        import dns.query
+
+        source = run.free_port()
+        replies = {}
+        for name in ("whoami", "coredns-whoami"):
+            query = dns.message.make_query("example.org.", "A")
+            with (tempfile.TemporaryDirectory() as tmp,
+                  run.serving(run.TARGETS[name], self.args(), Path(tmp)) as (_proc, port)):
+                reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5,
+                                      source="127.0.0.1", source_port=source)
+            replies[name] = reply.to_wire()[2:]
+        self.assertEqual(replies["coredns-whoami"], replies["whoami"])
+        self.assertIn(f" SRV 0 0 {source} .", dns.message.from_wire(
+            b"\0\0" + replies["whoami"]).to_text())
+
+    @unittest.skipUnless(unbound_server.UnboundServer.binary(), "needs unbound")
+    def test_coredns_upstream_targets_reach_their_unbound(self) -> None:
+        """CoreDNS reads {$PYDNS_BENCH_UPSTREAM} from the same Corefiles as pydns."""
+        coredns_or_skip()
+        import dns.query
+
+        query = dns.message.make_query("host07.bench.example.", "A")
+        for name in ("coredns-forward", "coredns-cache"):
+            with (tempfile.TemporaryDirectory() as tmp,
+                  run.serving(run.TARGETS[name], self.args(), Path(tmp)) as (proc, port)):
+                self.assertIsNotNone(proc.upstream)
+                reply = dns.query.udp(query, "127.0.0.1", port=port, timeout=5)
+            self.assertIsNotNone(proc.upstream.returncode)
+            self.assertEqual([rr.to_text() for rr in reply.answer[0]], ["192.0.2.8"], name)
 
     def test_server_that_exits(self) -> None:
         target = run.Target("broken", "exits at once", "example.org-A",
