@@ -213,11 +213,6 @@ class Pair:
         assert self.pydns is not None and self.coredns is not None
         return self.pydns.port, self.coredns.port
 
-    def ask(self, query: Query) -> defer.Deferred:
-        """Fires with [pydns's reply, CoreDNS's reply] (bytes or None)."""
-        exchange = exchange_tcp if query.proto == "tcp" else exchange_udp
-        return threads.deferToThread(exchange, query.wire, self.ports)
-
     def compare(self, queries: Iterable[Query], known: Iterable[Known] = ()) -> defer.Deferred:
         """Fires with the report: a line per difference, plus a line per Known that no
         difference needed."""
