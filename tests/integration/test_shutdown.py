@@ -81,8 +81,8 @@ class ShutdownTests(unittest.TestCase):
                               "127.0.0.1", port=port, timeout=10)
         yield upstream.received
         server.signal(signal.SIGTERM)
-        yield server.until(lambda: http_status(health) == 503, 5)
-        self.assertEqual((yield deferToThread(http_status, ready, "/ready")), 503)
+        yield server.until(lambda: http_status(ready, "/ready") == 503, 5)
+        self.assertEqual((yield deferToThread(http_status, health)), 200)  # alive, as CoreDNS
         draining = f"draining 1 in-flight queries on dns://:{port}"
         yield server.until(lambda: draining in server.log(), 10)
         self.assertIsNone(server.process.poll())  # waiting for the upstream

@@ -132,14 +132,15 @@ class EndpointTests(unittest.TestCase):
         port = health.port
         stopped = health.lameduck().addCallback(lambda _: health.stop())
         self.assertNoResult(stopped)
-        self.assertEqual((yield get(port)), (503, b"Shutting down"))
+        # alive through lame duck, as CoreDNS's (/ready is what drains)
+        self.assertEqual((yield get(port)), (200, b"OK"))
         clock.advance(2.9)
         self.assertNoResult(stopped)
-        self.assertEqual((yield get(port)), (503, b"Shutting down"))
+        self.assertEqual((yield get(port)), (200, b"OK"))
         clock.advance(0.1)
         yield stopped
         self.assertIsNone(health.port)
-        # restarted (a failed reload): healthy again
+        # restarted (a failed reload)
         health.start()
         self.assertEqual((yield get(health.port)), (200, b"OK"))
 
@@ -149,7 +150,8 @@ class EndpointTests(unittest.TestCase):
         health = self.start(clock)
         health.lameduck_duration = parse_duration("500ms")
         waited = health.lameduck()
-        self.assertEqual((yield get(health.port)), (503, b"Shutting down"))
+        self.assertEqual((yield get(health.port)), (200, b"OK"))
+        self.assertNoResult(waited)
         clock.advance(0.5)
         self.assertIsNone(self.successResultOf(waited))
         self.assertIsNotNone(health.port)  # lameduck() only waits; shutdown() stops
@@ -294,9 +296,8 @@ class SelfCheckTests(unittest.TestCase):
         yield finished(health.self_check.checking)
         # the task.Clock stood still while the request went over TCP: a zero duration
         self.assertEqual(observations(), (1, 0, 0))
-        # during lame duck /health answers 503: still an answer, not a failure
-        health.lameduck_duration = parse_duration("10s")
-        health.lameduck()
+        # an HTTP error status (here a 404) is still an answer, not a failure
+        health.self_check.url = lambda: f"http://127.0.0.1:{health.port}/nowhere".encode()
         self.clock.advance(1)
         yield finished(health.self_check.checking)
         self.assertEqual(observations(), (2, 0, 0))
@@ -340,8 +341,9 @@ class ServerTests(unittest.TestCase):
         health = server.configuration.shared[SHARED_KEY]["127.0.0.1:0"]
         health.clock = clock
         stopping = server.stop()
-        self.assertEqual((yield get(health.port)), (503, b"Shutting down"))
+        self.assertEqual((yield get(health.port)), (200, b"OK"))
         reply = yield server.query("example.org", "A")
+        self.assertNoResult(stopping)
         self.assertEqual(len(reply.additional), 2)
         clock.advance(5)
         yield stopping

@@ -132,6 +132,9 @@ class SetupTests(unittest.TestCase):
                    [("example.org.", "{host}", {"all"}), ("example.net.", "{host}", {"all"})])
         self.check('log . "{proto} Request: {name} {type} {>id}"',
                    [(".", "{proto} Request: {name} {type} {>id}", {"all"})])
+        # the shorthands expand inside a longer format too
+        self.check('log . "{common} via {local} {combined}"',
+                   [(".", f"{COMMON_LOG_FORMAT} via {{local}} {COMBINED_LOG_FORMAT}", {"all"})])
 
     def test_one_argument_is_a_name(self) -> None:
         """As in CoreDNS, a lone argument is a name even when it looks like a format."""

@@ -283,8 +283,9 @@ class StopTests(ServiceTestCase):
             0, lambda: order.append(("hooks", server.service.listeners[("dns", "", 0)]
                                      ._udp_port is None)))
         stopping = server.stop()
-        self.assertEqual((yield get(health)), (503, b"Shutting down"))
+        self.assertEqual((yield get(health)), (200, b"OK"))  # alive through lame duck
         self.assertEqual((yield server.query("example.org")).rcode(), dns.rcode.NOERROR)
+        self.assertNoResult(stopping)
         self.assertEqual(order, [])
         clock.advance(5)
         yield stopping

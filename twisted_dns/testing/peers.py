@@ -167,13 +167,24 @@ class PeerProcess:
                 return False
         return True
 
+    def signal(self, name: str) -> None:
+        """Send the signal ``name`` ("TERM", "USR1"...) unless the program has exited."""
+        if self._process is not None:
+            with contextlib.suppress(error.ProcessExitedAlready):
+                self._process.signalProcess(name)
+
+    def exited(self) -> defer.Deferred:
+        """Fires once the program has exited."""
+        done = defer.Deferred()
+        self._output.ended.addBoth(lambda result: (done.callback(None), result)[1])
+        return done
+
     def stop(self) -> defer.Deferred:
         """Terminate the program; fires once it exited."""
         if self._process is None or self._output.ended.called:
             return defer.succeed(None)
-        with contextlib.suppress(error.ProcessExitedAlready):
-            self._process.signalProcess("TERM")
-        return self._output.ended.addBoth(lambda _: None)
+        self.signal("TERM")
+        return self.exited()
 
 
 class NamedServer(PeerProcess):

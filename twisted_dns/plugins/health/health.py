@@ -1,9 +1,10 @@
 """The process-wide health endpoint: ``GET /health`` -> ``200 OK`` while the server runs.
 
 There is one endpoint per address, however many server blocks name it (they all report the
-same process). In lame duck mode, before the process stops, ``/health`` answers ``503`` for
-the lame duck duration while DNS keeps being served, so load balancers drain this instance
-first. While the endpoint is up, a self check fetches it every second and feeds CoreDNS's
+same process). In lame duck mode, before the process stops, the stop waits for the lame duck
+duration while DNS keeps being served; ``/health`` keeps answering ``200 OK`` (as CoreDNS's:
+it is a liveness check, and the *ready* endpoint is what goes unready to drain traffic).
+While the endpoint is up, a self check fetches it every second and feeds CoreDNS's
 health metrics (see :mod:`.selfcheck`).
 """
 
@@ -45,8 +46,6 @@ class Health:
         self.clock = clock if clock is not None else reactor
         #: the longest lame duck duration any block asked for on this address
         self.lameduck_duration = Duration(0)
-        #: False in lame duck mode: /health answers 503
-        self.healthy = True
         #: where the directive was written, for listen errors
         self.file: str | None = None
         self.line: int | None = None
@@ -66,14 +65,11 @@ class Health:
         return f"http://{join_host_port(host, self.port)}/health".encode()
 
     def answer(self) -> tuple[int, str]:
-        if self.healthy:
-            return 200, "OK"
-        return 503, "Shutting down"
+        return 200, "OK"
 
     def start(self) -> None:
         """Listen and start the self check; a port in use or a bad port is a one-line
         ConfigError."""
-        self.healthy = True
         try:
             self.endpoint.start()
         except (CannotListenError, ValueError, OSError) as exc:
@@ -83,8 +79,7 @@ class Health:
         self.self_check.start()
 
     def lameduck(self) -> defer.Deferred:
-        """Report unhealthy (503) and fire after the lame duck duration."""
-        self.healthy = False
+        """Fire after the lame duck duration (``/health`` stays ``200 OK`` meanwhile)."""
         log.info("Going into lameduck mode for {duration}", duration=str(self.lameduck_duration))
         return task.deferLater(self.clock, self.lameduck_duration.seconds, lambda: None)
 

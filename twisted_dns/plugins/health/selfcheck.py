@@ -3,8 +3,8 @@
 Each check's duration goes to ``coredns_health_request_duration_seconds``; a check that errs
 or takes longer than :data:`TIMEOUT` also counts in ``coredns_health_request_failures_total``.
 A rising duration means the reactor is slow to answer, i.e. the process is overloaded. Any
-HTTP answer counts as done (a 503 during lame duck too), as Go's client only errs without
-one. One check is in flight at a time: the loop waits for it before planning the next.
+HTTP answer counts as done (a 503 too), as Go's client only errs without one. One check is
+in flight at a time: the loop waits for it before planning the next.
 """
 
 from __future__ import annotations

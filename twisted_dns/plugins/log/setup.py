@@ -28,8 +28,9 @@ def parse(c) -> list[Rule]:
         else:
             # names, and a format when the last argument has a placeholder in it
             if "{" in args[-1]:
-                fmt = {"{common}": COMMON_LOG_FORMAT,
-                       "{combined}": COMBINED_LOG_FORMAT}.get(args[-1], args[-1])
+                # the shorthands expand wherever they appear, as CoreDNS's ReplaceAll
+                fmt = args[-1].replace("{common}", COMMON_LOG_FORMAT)
+                fmt = fmt.replace("{combined}", COMBINED_LOG_FORMAT)
                 args = args[:-1]
             scopes = [normalize(arg) for arg in args]
 
