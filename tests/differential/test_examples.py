@@ -196,7 +196,9 @@ class ExampleTests(unittest.TestCase):
                     report.append(f"{where}: only one refused it: pydns {pair.failures[0]!r}, "
                                   f"CoreDNS {pair.failures[1]!r}\n{corefile}")
                 continue
-            lines = yield pair.compare(queries_for(corefile), KNOWN)
+            # two caches filled a moment apart may count a TTL down a second apart
+            slack = 1 if re.search(r"^\s*cache\b", corefile, re.MULTILINE) else 0
+            lines = yield pair.compare(queries_for(corefile), KNOWN, ttl_slack=slack)
             # a Known difference need not show in every example
             report += [f"{where}: {line}" for line in lines if "no longer seen" not in line]
             yield pair.stop()
