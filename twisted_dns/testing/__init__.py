@@ -11,7 +11,9 @@
 - time (:mod:`.timing`): ``eventually`` instead of a polling loop, ``ClockedReactor`` for
   real I/O on a clock the test drives;
 - real DNS servers as peers, BIND, Unbound and CoreDNS (:mod:`twisted_dns.testing.peers`,
-  imported on its own), and ``require_program`` for the tests that need a program.
+  imported on its own), and ``require_program`` for the tests that need a program;
+- a real Kubernetes control plane, kube-apiserver and etcd (:mod:`twisted_dns.testing.kube`,
+  imported on its own): ``ControlPlane``, ``shared_control_plane``.
 """
 
 from twisted_dns.testing.examples import (

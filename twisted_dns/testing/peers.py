@@ -43,6 +43,14 @@ def find_program(program: str, *directories: str) -> str | None:
     return found
 
 
+def go_bin_directories() -> list[str]:
+    """Where ``go install`` puts programs: $GOBIN, $GOPATH/bin, ~/go/bin."""
+    gopath = os.environ.get("GOPATH")
+    directories = [os.environ.get("GOBIN"), gopath and os.path.join(gopath, "bin"),
+                   os.path.expanduser("~/go/bin")]
+    return [directory for directory in directories if directory]
+
+
 def require_program(program: str, path: str | None = None) -> str:
     """``path`` (``program``'s, found by :func:`find_program` when None); when there is none the
     test skips, or fails under CI, whose ``.ci/run`` installs every peer the tests use."""
@@ -356,11 +364,8 @@ class CoreDNSServer(PeerProcess):
 
     @classmethod
     def binary(cls) -> str | None:
-        """On PATH, else where ``go install`` puts it ($GOBIN, $GOPATH/bin, ~/go/bin)."""
-        gopath = os.environ.get("GOPATH")
-        directories = [os.environ.get("GOBIN"), gopath and os.path.join(gopath, "bin"),
-                       os.path.expanduser("~/go/bin")]
-        return find_program(cls.program, *filter(None, directories))
+        """On PATH, else where ``go install`` puts it."""
+        return find_program(cls.program, *go_bin_directories())
 
     def config(self) -> str:
         return self.corefile
