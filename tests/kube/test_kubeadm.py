@@ -105,9 +105,13 @@ class KubeadmTests(unittest.TestCase):
             with open(log, encoding="utf-8", errors="replace") as handle:
                 return handle.read()
 
+        def answering() -> bool:
+            reply, = exchange_udp(queries[0].wire, (53,))
+            return process.poll() is None and http_status(8181, "/ready") == 200 and \
+                reply is not None
+
         try:
-            yield eventually(lambda: process.poll() is None and http_status(8181, "/ready") == 200,
-                             60, in_thread=True, message=output)
+            yield eventually(answering, 60, in_thread=True, message=output)
             replies = []
             for query in queries:
                 exchange = exchange_tcp if query.proto == "tcp" else exchange_udp
