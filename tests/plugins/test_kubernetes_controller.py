@@ -10,6 +10,7 @@ from twisted.trial import unittest
 
 from tests.plugins.test_kubernetes_fake import (
     HTTP,
+    Plugin,
     endpoint,
     endpoint_slice,
     multicluster_slice,
@@ -18,7 +19,8 @@ from tests.plugins.test_kubernetes_fake import (
     service,
     service_import,
 )
-from twisted_dns.plugins.kubernetes import objects
+from twisted_dns.pkg import metrics
+from twisted_dns.plugins.kubernetes import objects, watch
 from twisted_dns.plugins.kubernetes.controller import (
     EXTERNAL,
     INTERNAL,
@@ -285,6 +287,18 @@ class LatencyTests(unittest.TestCase):
         self.c.endpoint_slices.apply("ADDED", endpoint_slice("c-3", "x", "c", annotations={
             "endpoints.kubernetes.io/last-change-trigger-time": "yesterday"}))
         self.assertEqual(self.count("cluster_ip"), 0)
+
+    def test_in_the_process_registry(self):
+        """The plugin's histogram is the one the *prometheus* plugin serves."""
+        registry = metrics.fresh()
+        plugin = Plugin(". {\n    kubernetes cluster.local\n}\n")
+        plugin.cluster.event(watch.ENDPOINT_SLICES, "ADDED", endpoint_slice(
+            "svc1-slice2", "testns", "svc1", annotations={
+                "endpoints.kubernetes.io/last-change-trigger-time":
+                    "2017-07-06T13:30:22Z"}))  # a second before the fake clock's time
+        self.assertEqual(registry.get_sample_value(
+            "coredns_kubernetes_dns_programming_duration_seconds_sum",
+            {"service_kind": "cluster_ip"}), 1.0)
 
     def test_rfc3339(self):
         self.assertEqual(parse_rfc3339("1970-01-01T00:00:01Z"), 1)
