@@ -142,6 +142,10 @@ def axfr_record(record: Record) -> tuple[tuple[bytes, ...], int, int, int, bytes
     return _name(record.name)[1], record.rdtype, IN, record.ttl, record.rdata
 
 
+def _wire(record: Record) -> bytes:
+    return wire.rr(name_wire(record.name), record.rdtype, IN, record.ttl, record.rdata)
+
+
 def _wire_rrset(record: Record) -> wire.WireRRset:
     return wire.WireRRset(_name(record.name)[1], record.rdtype, IN, record.ttl, (record.rdata,))
 
@@ -150,21 +154,50 @@ def reply(request: Any, rcode: int, answer: Sequence[Record] = (),
           authority: Sequence[Record] = (), additional: Sequence[Record] = (),
           tc: bool = False) -> bytes:
     """The authoritative reply to ``request`` holding these records, within the client's
-    size (cut as the writer cuts a dnspython Message, when they do not fit)."""
+    size: when they do not all fit, the longest run of them that does, in order (the answer,
+    the authority, the additional records), and TC when that leaves out some of the records
+    the client needs (the answer, or the authority of a reply without one)."""
+    sections = ([_wire_rrset(r) for r in answer], [_wire_rrset(r) for r in authority],
+                [_wire_rrset(r) for r in additional])
     try:
-        data = wire.from_rrsets(request, rcode, [_wire_rrset(r) for r in answer],
-                                [_wire_rrset(r) for r in authority],
-                                [_wire_rrset(r) for r in additional], aa=True)
+        data = wire.from_rrsets(request, rcode, *sections, aa=True)
     except wire.TooBig:
-        message = dns.message.Message(request.id)
-        message.flags = wire.QR | wire.AA | (request.flags & _ECHOED)
-        message.set_rcode(rcode)
-        message.answer = [to_rrset(r) for r in answer]
-        message.authority = [to_rrset(r) for r in authority]
-        message.additional = [to_rrset(r) for r in additional]
-        if tc:
-            message.flags |= wire.TC
-        return render(request, message)
+        if request.edns_options:  # options to echo: dnspython renders (and cuts) that reply
+            message = dns.message.from_wire(wire.reply(
+                request, rcode, [_wire(r) for r in answer], [_wire(r) for r in authority],
+                [_wire(r) for r in additional], aa=True, tc=tc))
+            return render(request, message)
+        data, cut = _fitted(request, rcode, *sections)
+        tc = tc or cut
     if tc:
         data = data[:2] + bytes((data[2] | (wire.TC >> 8),)) + data[3:]
     return data
+
+
+def _fitted(request: Any, rcode: int, *sections: list[wire.WireRRset]) -> tuple[bytes, bool]:
+    """The reply with the most records that fits (found by halving: the size grows with
+    the count), and whether it leaves out required ones."""
+    records = [(index, record) for index, section in enumerate(sections) for record in section]
+    required = len(sections[0]) or len(sections[1])
+
+    def build(count: int) -> bytes | None:
+        kept: tuple[list[wire.WireRRset], ...] = ([], [], [])
+        for index, record in records[:count]:
+            kept[index].append(record)
+        try:
+            return wire.from_rrsets(request, rcode, *kept, aa=True)
+        except wire.TooBig:
+            return None
+
+    fits, too_many = 0, len(records)
+    best = build(0)
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        data = build(middle)
+        if data is None:
+            too_many = middle
+        else:
+            fits, best = middle, data
+    if best is None:  # not even the question fits: nothing a client could use
+        raise wire.TooBig("no record fits")
+    return best, fits < required
