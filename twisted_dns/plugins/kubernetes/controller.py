@@ -56,9 +56,6 @@ class Store(Generic[O]):
         self.synced = False
         self.resource_version = ""
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def values(self) -> Collection[O]:
         return self._items.values()
 

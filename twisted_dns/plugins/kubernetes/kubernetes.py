@@ -399,22 +399,17 @@ class Kubernetes:
                 for svc in self.controller.svc_index(ep.index):
                     if external_names:
                         name = f"{svc.name}.{svc.namespace}.{zone}"
-                        if headless and svc.headless:
-                            for address in ep.addresses:
-                                names.append(f"{self.hostname(address)}.{name}")
-                                ips.append(address.ip)
-                        else:
-                            names.extend(name for _ in svc.external_ips)
-                            ips.extend(svc.external_ips)
-                        continue
-                    name = f"{svc.name}.{svc.namespace}.{SVC}.{zone}"
-                    if svc.headless:
+                        by_endpoint, addresses = headless and svc.headless, svc.external_ips
+                    else:
+                        name = f"{svc.name}.{svc.namespace}.{SVC}.{zone}"
+                        by_endpoint, addresses = svc.headless, svc.cluster_ips
+                    if by_endpoint:  # the endpoint's own name and address
                         for address in ep.addresses:
                             names.append(f"{self.hostname(address)}.{name}")
                             ips.append(address.ip)
                     else:
-                        names.extend(name for _ in svc.cluster_ips)
-                        ips.extend(svc.cluster_ips)
+                        names.extend(name for _ in addresses)
+                        ips.extend(addresses)
         if not found_endpoint:
             names = [DEFAULT_NS_NAME + zone for _ in self.local_ips]
             ips = list(self.local_ips)
