@@ -120,14 +120,22 @@ class WatchTests(unittest.TestCase):
             ("endpoint", "https://k8s:6443", None, None, None)])
 
     def test_setup_errors(self):
-        self.assertEqual(str(self.assertRaises(ConfigError, configure, setup, "kubernetes",
-                                               ". {\n    kubernetes cluster.local\n}\n")),
-                         "Corefile:2: unable to load in-cluster configuration, "
-                         "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined")
+        """A cluster named by the options is reached at setup: its errors are the
+        directive's."""
         self.assertEqual(str(self.assertRaises(
             ConfigError, configure, setup, "kubernetes",
             ". {\n    kubernetes cluster.local {\n        kubeconfig /missing\n    }\n}\n")),
             "Corefile:2: cannot read kubeconfig /missing: No such file or directory")
+
+    def test_in_cluster_is_read_at_start(self):
+        """Outside a cluster the configuration loads, and fails to start saying why."""
+        configured = configure(setup, "kubernetes", ". {\n    kubernetes cluster.local\n}\n")
+        failure = self.failureResultOf(configured.startup(), ConfigError)
+        self.assertEqual(str(failure.value),
+                         "Corefile:2: unable to load in-cluster configuration, "
+                         "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined")
+        self.assertEqual(Reflector.made, [])
+        self.successResultOf(configured.shutdown())
 
     def test_started_and_stopped(self):
         configured = configure(setup, "kubernetes", ". {\n    kubernetes cluster.local {\n"

@@ -1,11 +1,12 @@
 """``kubernetes [ZONES...] { ... }``, parsed as CoreDNS's ``ParseStanza`` (``setup.go``),
 with its error texts, each at the Corefile's ``file:line``.
 
-The connection to the API is made from the options at setup (a bad kubeconfig, TLS file or
-a missing service account is an error of the configuration, as in CoreDNS) and started
-with the server. CoreDNS then waits up to ``startup_timeout`` for the first sync before it
-serves; here the server answers at once (SERVFAIL for the cluster's names it cannot find
-yet) and says so in the log when the timeout passes unsynced.
+The connection to the API is made from the options at setup (a bad kubeconfig or TLS file
+is an error at the directive's line, as in CoreDNS; the in-cluster service account is read
+when the server starts, see ``watch``) and started with the server. CoreDNS then waits up
+to ``startup_timeout`` for the first sync before it serves; here the server answers at once
+(SERVFAIL for the cluster's names it cannot find yet) and says so in the log when the timeout
+passes unsynced.
 """
 
 from __future__ import annotations

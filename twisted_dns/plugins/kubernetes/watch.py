@@ -1,10 +1,12 @@
 """The controller's stores fed by the Kubernetes API (``twisted_dns.pkg.kubeapi``).
 
 :func:`connect` turns the directive's connection options into a ``ClusterConfig``
-(``kubeconfig``, else ``endpoint`` with ``tls``, else the pod's service account) and a
-:class:`Watch`: at start one ``KubeClient`` (rate-limited as ``apiserver_qps``/``burst``/
-``max_inflight`` say) and one ``Reflector`` per kind the controller needs, each listing and
-watching into its store. The client is imported here only, when a configuration connects.
+(``kubeconfig``, else ``endpoint`` with ``tls``: read at setup, so a bad file is an error at
+the directive's line) and a :class:`Watch`: at start one ``KubeClient`` (rate-limited as
+``apiserver_qps``/``burst``/``max_inflight`` say) and one ``Reflector`` per kind the
+controller needs, each listing and watching into its store. Without either option the pod's
+service account is read at start (a configuration that does not run in a cluster still loads,
+and fails to start saying why, as CoreDNS does). The client is imported here only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from twisted_dns.errors import ConfigError
 from twisted_dns.plugins.kubernetes.kubernetes import PODS_VERIFIED
 from twisted_dns.plugins.kubernetes.objects import MULTICLUSTER_SERVICE_LABEL
 from twisted_dns.plugins.kubernetes.selector import canonical
@@ -68,8 +71,9 @@ def feeds(options: Options, controller: Controller) -> list[Feed]:
 
 
 def cluster_config(options: Options) -> Any:
-    """The ``ClusterConfig`` of the options; ValueError with the reason when it cannot be
-    made (a missing file, no service account outside a cluster, ...)."""
+    """The ``ClusterConfig`` of the options, the in-cluster one when they name no cluster;
+    ValueError with the reason when it cannot be made (a missing file, no service account
+    outside a cluster, ...)."""
     from twisted_dns.pkg.kubeapi import ClusterConfig
 
     if options.kubeconfig is not None:
@@ -88,6 +92,7 @@ class Watch:
     def __init__(self, reactor: Any, config: Any, options: Options,
                  controller: Controller) -> None:
         self.reactor = reactor
+        #: the ClusterConfig; None: the in-cluster one, made at start
         self.config = config
         self.options = options
         self.controller = controller
@@ -98,6 +103,11 @@ class Watch:
         from twisted_dns.pkg.kubeapi import KubeClient, Reflector
 
         options = self.options
+        if self.config is None:
+            try:
+                self.config = cluster_config(options)
+            except ValueError as exc:
+                raise ConfigError(str(exc), *options.origin) from None
         self.client = KubeClient(self.reactor, self.config, qps=options.api_qps or None,
                                  burst=options.api_burst or None,
                                  max_inflight=options.api_max_inflight or None)
@@ -123,6 +133,7 @@ class Watch:
 
 
 def connect(reactor: Any, options: Options, controller: Controller) -> Watch:
-    """The Watch feeding ``controller`` (not started); ValueError when the options name no
-    usable cluster."""
-    return Watch(reactor, cluster_config(options), options, controller)
+    """The Watch feeding ``controller`` (not started); ValueError when the cluster the
+    options name cannot be reached with them."""
+    named = options.kubeconfig is not None or bool(options.endpoint)
+    return Watch(reactor, cluster_config(options) if named else None, options, controller)
