@@ -13,9 +13,9 @@ in ``coredns_template_template_failures_total`` and every rendering that is no r
 ``coredns_template_rr_failures_total`` (see :mod:`.metrics`).
 
 The CNAME records of an A or AAAA answer are looked up through the server block's own chain
-(a query of the same type for each target, as CoreDNS's always-on upstream), and
-the records found are added to the answer. A lookup made this way never follows CNAMEs again,
-so a template pointing at itself cannot loop.
+(a query of the same type for each target, as CoreDNS's always-on upstream:
+:mod:`twisted_dns.pkg.upstream`), and the records found are added to the answer. A lookup made
+this way never follows CNAMEs again, so a template pointing at itself cannot loop.
 """
 
 from __future__ import annotations
@@ -37,16 +37,15 @@ from zope.interface import implementer
 from twisted_dns import wire
 from twisted_dns.interfaces import IPlugin
 from twisted_dns.names import longest_match
-from twisted_dns.pkg.chain import as_deferred, next_or_failure
+from twisted_dns.pkg.chain import next_or_failure
 from twisted_dns.pkg.fallthrough import Fallthrough
 from twisted_dns.pkg.gotemplate import Template, TemplateExecError
 from twisted_dns.pkg.gotemplate.printer import root_string
 from twisted_dns.pkg.metrics import NO_VIEW, block_server_label
+from twisted_dns.pkg.upstream import Upstream, in_lookup
 from twisted_dns.plugins.template.data import TemplateData, rr_class_text, rr_type_text
 from twisted_dns.plugins.template.metrics import TemplateMetrics, template_metrics
 from twisted_dns.plugins.template.rr import Records, RRError, parse_rr
-from twisted_dns.request import Request
-from twisted_dns.response import CaptureWriter
 
 NAME = "template"
 log = Logger(namespace=NAME)
@@ -156,15 +155,13 @@ class TemplateHandler:
         self.next = next_plugin
         self.rules = tuple(rules)
         self.zones = tuple(dict.fromkeys(z for rule in rules for z in rule.zones))
-        #: the server block: its ``chain`` and ``zones`` for ``upstream`` lookups, its keys
-        #: for the metrics' ``server`` label
+        #: the server block: its keys for the metrics' ``server`` label
         self.config = config
+        #: lookups of CNAME targets through the block's chain
+        self.upstream = Upstream(config)
         self.metrics = metrics or template_metrics()
         #: listener address -> ``server`` label
         self._servers: dict[tuple, str] = {}
-        #: ids of the lookups ``upstream`` is making (alive while listed): they must not
-        #: follow CNAMEs again
-        self._following: set[int] = set()
 
     def Name(self) -> str:  # noqa: N802 - the IPlugin contract
         return NAME
@@ -191,10 +188,10 @@ class TemplateHandler:
                 log.error("template failed for {name} {type}: {error}", name=request.qname,
                           type=dns.rdatatype.to_text(request.qtype), error=exc)
                 return _SERVFAIL
-            if request.qtype in _ADDRESS_TYPES and id(request) not in self._following:
+            if request.qtype in _ADDRESS_TYPES and not in_lookup(request):
                 targets = [rr.target for records in sections["answer"]
                            if records.rrset.rdtype == _CNAME for rr in records.rrset]
-                if targets and self.config is not None and self.config.chain is not None:
+                if targets and self.upstream.usable:
                     return self._follow(request, writer, rule, sections, targets)
             writer.write(rule.reply(request, sections))
             return rule.rcode
@@ -213,27 +210,9 @@ class TemplateHandler:
         """Add what the chain answers for each CNAME target, then write the reply."""
         tc = False
         for target in targets:
-            found = await self._lookup(request, target)
+            found = await self.upstream.lookup(request, target, request.qtype)
             if found is not None:
                 tc = tc or bool(found.flags & dns.flags.TC)
                 sections["answer"].extend(Records.of(rrset) for rrset in found.answer)
         writer.write(rule.reply(request, sections, tc))
         return rule.rcode
-
-    async def _lookup(self, request: Any, target: dns.name.Name) -> dns.message.Message | None:
-        query = dns.message.make_query(target, request.qtype, request.qclass)
-        query.id = request.id
-        lookup = Request.from_wire(query.to_wire(), request.client, request.server, "tcp")
-        lookup.zone = longest_match(self.config.zones, lookup.qname_lower) or request.zone
-        self._following.add(id(lookup))
-        capture = CaptureWriter(lookup)
-        try:
-            await as_deferred(self.config.chain.ServeDNS(lookup, capture))
-        except Exception:
-            log.failure("upstream lookup of {target} failed", target=target)
-            return None
-        finally:
-            self._following.discard(id(lookup))
-        if not capture.sent:
-            return None
-        return dns.message.from_wire(capture.sent[0])
