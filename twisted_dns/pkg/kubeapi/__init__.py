@@ -1,0 +1,9 @@
+"""A Kubernetes API client on Twisted, for the kubernetes plugin: where the API is
+(:class:`ClusterConfig`). No thread, no blocking call; time from the reactor.
+
+    config = ClusterConfig.from_kubeconfig(path, context)   # or in_cluster(), from_endpoint()
+"""
+
+from twisted_dns.pkg.kubeapi.config import ClusterConfig
+
+__all__ = ["ClusterConfig"]
