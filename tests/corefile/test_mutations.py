@@ -177,6 +177,7 @@ FILES = {
                       "@ 3600 IN NS ns\nns 3600 IN A 100.64.1.1\n"
                       "www 3600 IN A 100.64.1.1\nwww 3600 IN A 100.64.1.2\n",
     "db.example.com.weights": "www.example.com\n100.64.1.1 3\n100.64.1.2 1\n",
+    "my-resolv.conf": "search example.org example.com\nnameserver 192.0.2.53\n",
 }
 
 
