@@ -162,6 +162,38 @@ class FromRRsetsTests(unittest.TestCase):
         # the question's name, and the SRV target (RFC 2782: never compressed)
         self.assertEqual(data.count(b"\x07example\x03org\x00"), 2)
 
+    def test_names_after_an_srv_target_point_into_it(self) -> None:
+        """SRV targets are written in full, but the addresses' owners after them point into
+        them (miekg/dns does the same: replies are as small as CoreDNS's)."""
+        request = request_for("_http._tcp.web.example.org.", "SRV")
+        targets = [f"host{i}.web.example.org." for i in range(3)]
+        srv = rrset("_http._tcp.web.example.org.", "SRV", *(f"0 0 80 {t}" for t in targets))
+        addresses = [rrset(t, "A", f"192.0.2.{i}") for i, t in enumerate(targets)]
+        data = wire.from_rrsets(request, 0, [srv], [], addresses)
+        for target in targets:  # written once: in the SRV record
+            self.assertEqual(data.count(target.split(".")[0].encode()), 1)
+        reply = dns.message.from_wire(data)
+        self.assertEqual(reply.additional, addresses)
+
+    def test_names_inside_wire_rdata_are_compressed(self) -> None:
+        """A WireRRset's RDATA holds its names in full; they are compressed like dnspython
+        RRsets' (CNAME here), or remembered for later names (SRV)."""
+        request = request_for("www.example.org.", "A")
+        cname = wire.WireRRset((b"www", b"example", b"org", b""), wire.TYPE_CNAME, 1, 60,
+                               (b"\x03web\x07example\x03org\x00",))
+        srv = wire.WireRRset((b"_x", b"_tcp", b"example", b"org", b""), wire.TYPE_SRV, 1, 60,
+                             (b"\x00\x00\x00\x00\x00\x50\x04host\x07example\x03org\x00",))
+        address = wire.WireRRset((b"host", b"example", b"org", b""), wire.TYPE_A, 1, 60,
+                                 (bytes([192, 0, 2, 1]),))
+        data = wire.from_rrsets(request, 0, [cname], [], [srv, address])
+        # the question's, and the SRV target's (never compressed): not the CNAME's
+        self.assertEqual(data.count(b"\x07example\x03org\x00"), 2)
+        self.assertEqual(data.count(b"\x04host"), 1)
+        reply = dns.message.from_wire(data)
+        self.assertEqual(reply.answer[0][0].target.to_text(), "web.example.org.")
+        self.assertEqual(reply.additional[0][0].target.to_text(), "host.example.org.")
+        self.assertEqual(reply.additional[1].name.to_text(), "host.example.org.")
+
     def test_opt_and_rcode(self) -> None:
         request = request_for("nope.example.org.", "A", use_edns=0, want_dnssec=True)
         reply = self.rendered(request, rcode=3, aa=False)

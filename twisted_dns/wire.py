@@ -230,7 +230,8 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
     building a Message.
 
     Names are compressed against the question and each other (owners, and the names in the
-    RDATA of the types RFC 3597 lets compress: NS, CNAME, PTR, MX, SOA), the OPT record and
+    RDATA of the types RFC 3597 lets compress: NS, CNAME, PTR, MX, SOA; SRV and DNAME targets
+    are written in full but later names may point into them, as miekg/dns), the OPT record and
     flags are those :func:`reply` writes. :class:`TooBig` when the reply exceeds
     ``request.max_size`` (dnspython's renderer then truncates it) or when the query has EDNS
     options a reply might echo.
@@ -249,6 +250,7 @@ def from_rrsets(request: Request, rcode: int, answer: Sequence[RRset | WireRRset
             if type(rrset) is WireRRset:
                 for data in rrset.rdatas:
                     owner = names.encode(rrset.labels, size)
+                    data = _wire_rdata(rdtype, data, names, size + len(owner) + 10)
                     out.append(b"".join((owner, RR_FIXED.pack(rdtype, rdclass, ttl,
                                                                len(data)), data)))
                     size += len(out[-1])
@@ -318,6 +320,55 @@ class _Names:
         out.append(0)
         return bytes(out)
 
+    def plain(self, labels: tuple[bytes, ...], at: int) -> bytes:
+        """``labels`` written in full (a name RFC 3597 forbids compressing: SRV's target,
+        DNAME's) at ``at``, its suffixes remembered for the names after it, as miekg/dns."""
+        offsets = self._offsets
+        here = at
+        for i in range(len(labels) - 1):
+            suffix = labels[i:-1]
+            if suffix not in offsets and here < 0x4000:
+                offsets[suffix] = here
+            here += 1 + len(labels[i])
+        return _plain(labels)
+
+
+def _labels_at(data: bytes, off: int) -> tuple[tuple[bytes, ...], int]:
+    """The uncompressed name at ``data[off:]``: its labels (the root's empty one last) and the
+    offset after it."""
+    labels = []
+    while data[off]:
+        length = data[off]
+        labels.append(data[off + 1:off + 1 + length])
+        off += 1 + length
+    labels.append(b"")
+    return tuple(labels), off + 1
+
+
+#: where the names start in the RDATA a WireRRset holds (uncompressed), how many follow one
+#: another there, and whether they may be compressed (RFC 3597 section 4)
+_NAMES_IN_RDATA: dict[int, tuple[int, int, bool]] = {
+    TYPE_NS: (0, 1, True), TYPE_CNAME: (0, 1, True), 12: (0, 1, True), TYPE_MX: (2, 1, True),
+    TYPE_SOA: (0, 2, True), TYPE_SRV: (6, 1, False), 39: (0, 1, False),
+}
+
+
+def _wire_rdata(rdtype: int, data: bytes, names: _Names, at: int) -> bytes:
+    """A WireRRset's RDATA as written at ``at``: its names compressed (or, where they may
+    not be, remembered for the names after them)."""
+    spec = _NAMES_IN_RDATA.get(rdtype)
+    if spec is None:
+        return data
+    start, count, compress = spec
+    out = bytearray(data[:start])
+    off = start
+    for _ in range(count):
+        labels, off = _labels_at(data, off)
+        here = at + len(out)
+        out += names.encode(labels, here) if compress else names.plain(labels, here)
+    out += data[off:]
+    return bytes(out)
+
 
 # RDATA writers: (rdata, names, offset of the RDATA) -> bytes. dnspython's own ``to_wire``
 # builds a Name per suffix of every name it writes, even uncompressed: most of a reply's cost.
@@ -331,7 +382,7 @@ def _target(rdata: Any, names: _Names, at: int) -> bytes:
 
 
 def _uncompressed_target(rdata: Any, names: _Names, at: int) -> bytes:
-    return _plain(rdata.target.labels)
+    return names.plain(rdata.target.labels, at)
 
 
 def _mx(rdata: Any, names: _Names, at: int) -> bytes:
@@ -340,7 +391,7 @@ def _mx(rdata: Any, names: _Names, at: int) -> bytes:
 
 def _srv(rdata: Any, names: _Names, at: int) -> bytes:
     return (_SRV_FIXED.pack(rdata.priority, rdata.weight, rdata.port)
-            + _plain(rdata.target.labels))
+            + names.plain(rdata.target.labels, at + 6))
 
 
 def _soa(rdata: Any, names: _Names, at: int) -> bytes:

@@ -24,6 +24,7 @@ from twisted_dns.pkg.backend import (
     State,
     domain,
     path,
+    records,
     split_name,
     text,
 )
@@ -406,3 +407,30 @@ class ReplyTests(unittest.TestCase):
         self.assertRaises(BadName, backend.records.cname, "x.", 5, "a" * 64 + ".example.")
         self.assertRaises(BadName, backend.records.cname, "x.", 5, "a..example.")
         self.assertRaises(BadName, backend.records.cname, "x.", 5, ("a" * 60 + ".") * 5)
+
+
+class TruncationTests(unittest.TestCase):
+    """A reply too big for the client keeps the longest run of records that fits; TC only
+    when records the client needs are left out (RFC 2181 9), not for additional ones (where
+    CoreDNS sets TC too: docs/differences.md)."""
+
+    def srv_reply(self, hosts: int) -> dns.message.Message:
+        name = "_c._udp.headless.ns.svc.cluster.local."
+        targets = [f"host-{i}.headless.ns.svc.cluster.local."
+                   for i in range(hosts)]
+        answer = [records.srv(name, 5, 0, 10, 1234, target) for target in targets]
+        additional = [records.a(t, 5, bytes([10, 0, 0, i])) for i, t in enumerate(targets)]
+        request = make_request(name, "SRV")
+        return dns.message.from_wire(records.reply(request, 0, answer, (), additional))
+
+    def test_additional_records_left_out_without_tc(self) -> None:
+        reply = self.srv_reply(7)
+        self.assertEqual(len(reply.answer[0]), 7)
+        self.assertLess(sum(len(rrset) for rrset in reply.additional), 7)
+        self.assertFalse(reply.flags & dns.flags.TC)
+
+    def test_answers_left_out_with_tc(self) -> None:
+        reply = self.srv_reply(12)
+        self.assertLess(len(reply.answer[0]), 12)
+        self.assertEqual(reply.additional, [])
+        self.assertTrue(reply.flags & dns.flags.TC)
