@@ -133,6 +133,9 @@ class ParseTests(unittest.TestCase):
              "test.local. (authoritative zones: [coredns.local. clusterset.local.])"),
             ("kubernetes coredns.local {\n apiserver_qps -10\n}",
              "Corefile:3: apiserver_qps must be >= 0"),
+            ("kubernetes coredns.local {\n ttl 5\n apiserver_qps 10\n}",
+             "Corefile:4: burst is required to be greater than 0 when RateLimiter is not set "
+             "and QPS is set: set apiserver_burst too"),
             ("kubernetes coredns.local {\n apiserver_burst -5\n}",
              "Corefile:3: apiserver_burst must be >= 0"),
             ("kubernetes coredns.local {\n apiserver_max_inflight -1\n}",
@@ -220,7 +223,7 @@ class SetupTests(unittest.TestCase):
     def test_cluster_options_reach_the_connection(self):
         cluster = coredns_fake()
         Plugin(". {\n    kubernetes cluster.local {\n        endpoint https://k8s:6443\n"
-               "        apiserver_qps 5\n    }\n}\n", cluster)
+               "        apiserver_qps 5\n        apiserver_burst 10\n    }\n}\n", cluster)
         (seen,) = cluster.connected
         self.assertEqual((seen.endpoint, seen.api_qps), ("https://k8s:6443", 5.0))
 

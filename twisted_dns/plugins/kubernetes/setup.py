@@ -119,7 +119,11 @@ def _stanza(c: Controller, search: list[str]) -> Options:
     if primary is None:
         raise c.err("non-reverse zone name must be used")
     options = Options(zones, primary_zone=primary, search=search, origin=origin)
+    qps_line = None
     while c.next_block():
+        if c.val() == "apiserver_qps":
+            qps_line = c.err("burst is required to be greater than 0 when RateLimiter is not "
+                             "set and QPS is set: set apiserver_burst too")
         _option(c, options, c.val())
     if options.namespaces and options.namespace_labels:
         raise c.err("namespaces and namespace_labels cannot both be set")
@@ -129,6 +133,8 @@ def _stanza(c: Controller, search: list[str]) -> Options:
                         f"(authoritative zones: [{' '.join(options.zones)}])")
     if options.zonal and not options.endpoints:
         raise c.err("zonal requires the endpoint cache; remove noendpoints")
+    if options.api_qps and not options.api_burst and qps_line is not None:
+        raise qps_line  # CoreDNS fails at start with client-go's words; here, at load
     return options
 
 
