@@ -1,12 +1,9 @@
-"""The wiring to the API client (watch.py), against a stand-in for ``twisted_dns.pkg.kubeapi``
-that keeps to the seam: ``ClusterConfig``'s constructors, ``KubeClient(reactor, config, qps,
-burst, max_inflight)``, ``Reflector(client, clock, path, sink, label_selector,
-field_selector)``."""
+"""The wiring to the API client (watch.py), with fakes of ``twisted_dns.pkg.kubeapi``'s
+``ClusterConfig`` constructors, ``KubeClient`` and ``Reflector`` in its place (the real ones
+against a real kube-apiserver: tests/kube/)."""
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 from twisted.internet import defer, task
@@ -69,23 +66,10 @@ class Reflector:
 
 class WatchTests(unittest.TestCase):
     def setUp(self):
-        kubeapi = types.ModuleType("twisted_dns.pkg.kubeapi")
-        kubeapi.ClusterConfig = ClusterConfig
-        kubeapi.KubeClient = KubeClient
-        kubeapi.Reflector = Reflector
-        kubeapi.APIError = RuntimeError
-        real = sys.modules.get(kubeapi.__name__)
-        sys.modules[kubeapi.__name__] = kubeapi
-        self.addCleanup(self.restore, kubeapi.__name__, real)
+        for fake in (ClusterConfig, KubeClient, Reflector):
+            self.patch(watch, fake.__name__, fake)
         ClusterConfig.made = []
         Reflector.made = []
-
-    @staticmethod
-    def restore(name: str, module: Any) -> None:
-        if module is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = module
 
     def options(self, body: str) -> Any:
         return parse(controller("kubernetes", f"cluster.local {{\n{body}\n}}\n"), search=[])

@@ -6,7 +6,7 @@ the directive's line) and a :class:`Watch`: at start one ``KubeClient`` (rate-li
 ``apiserver_qps``/``burst``/``max_inflight`` say) and one ``Reflector`` per kind the
 controller needs, each listing and watching into its store. Without either option the pod's
 service account is read at start (a configuration that does not run in a cluster still loads,
-and fails to start saying why, as CoreDNS does). The client is imported here only.
+and fails to start saying why, as CoreDNS does).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from twisted_dns.errors import ConfigError
+from twisted_dns.pkg.kubeapi import ClusterConfig, KubeClient, Reflector
 from twisted_dns.plugins.kubernetes.kubernetes import PODS_VERIFIED
 from twisted_dns.plugins.kubernetes.objects import MULTICLUSTER_SERVICE_LABEL
 from twisted_dns.plugins.kubernetes.selector import canonical
@@ -70,12 +71,10 @@ def feeds(options: Options, controller: Controller) -> list[Feed]:
     return found
 
 
-def cluster_config(options: Options) -> Any:
+def cluster_config(options: Options) -> ClusterConfig:
     """The ``ClusterConfig`` of the options, the in-cluster one when they name no cluster;
     ValueError with the reason when it cannot be made (a missing file, no service account
     outside a cluster, ...)."""
-    from twisted_dns.pkg.kubeapi import ClusterConfig
-
     if options.kubeconfig is not None:
         path, context = options.kubeconfig
         return ClusterConfig.from_kubeconfig(path, context)
@@ -100,8 +99,6 @@ class Watch:
         self.reflectors: list[Any] = []
 
     def start(self) -> None:
-        from twisted_dns.pkg.kubeapi import KubeClient, Reflector
-
         options = self.options
         if self.config is None:
             try:
