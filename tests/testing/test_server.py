@@ -17,6 +17,13 @@ def refusing_setup(c: Controller) -> None:
     c.add_plugin(lambda _next: NextPlugin(dns.rcode.REFUSED))
 
 
+def failing_setup(c: Controller) -> None:
+    """A stand-in whose start-up hook fails."""
+    c.no_args()
+    c.add_plugin(lambda _next: NextPlugin(dns.rcode.REFUSED))
+    c.on_startup(lambda: defer.fail(RuntimeError("cannot start")))
+
+
 class RegistryWithTests(unittest.TestCase):
     def test_adds_and_replaces(self) -> None:
         registry = registry_with({"refusing": refusing_setup, "whoami": refusing_setup})
@@ -45,3 +52,10 @@ class StartServerTests(unittest.TestCase):
         self.addCleanup(server.stop)
         reply = yield server.query("example.org", "A")
         self.assertEqual(reply.additional[0][0].address, "127.0.0.1")
+
+    @defer.inlineCallbacks
+    def test_a_failed_start_closes_the_listeners(self):
+        """(trial's dirty-reactor check fails the test if a port is left open)"""
+        with self.assertRaises(RuntimeError):
+            yield start_server(". {\n    failing\n}\n", plugins={"failing": failing_setup})
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)  # the service logs it

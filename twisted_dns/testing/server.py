@@ -104,7 +104,8 @@ def start_server(corefile: str, *, registry: Registry | None = None,
                  environ: Mapping[str, str] | None = None,
                  filename: str = "Corefile",
                  listener_options: Mapping[str, Any] | None = None) -> defer.Deferred:
-    """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer.
+    """Load ``corefile`` (ports default to 0) and start serving it; fires a RunningServer
+    (or fails, with nothing left listening, when a plugin fails to start).
 
     The plugins are ``registry``'s, else the installed ones and ``plugins`` (see
     :func:`registry_with`). ``listener_options`` go to every
@@ -116,4 +117,9 @@ def start_server(corefile: str, *, registry: Registry | None = None,
                                        default_port=0, reactor=reactor, environ=environ)
     service = DNSService(configuration, listener_options)
     service.startService()
-    return service.started.addCallback(lambda _: RunningServer(service))
+
+    def failed(failure: Any) -> defer.Deferred:
+        """A plugin failed to start: close what did start, then fail."""
+        return service.stopService().addCallback(lambda _: failure)
+
+    return service.started.addCallbacks(lambda _: RunningServer(service), failed)
